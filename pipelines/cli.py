@@ -1,0 +1,264 @@
+"""The ``dlzoo`` command line: every pipeline step, each reading its defaults from params.yaml.
+
+    dlzoo list                                  # the course map
+    dlzoo data translation                      # generate a dataset
+    dlzoo train translation [--workers 2]       # Ray Train
+    dlzoo evaluate translation [--data DIR]     # held-out metrics
+    dlzoo package translation                   # model-store/translation.mar
+    dlzoo serve start|status|token|stop         # TorchServe + metrics exporter
+    dlzoo scoreboard                            # reports/scoreboard.md
+
+Global options: ``--params FILE``, ``--profile NAME`` (profiles/NAME.yaml merged over it), ``--set a.b=v``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from pipelines import registry
+from pipelines.params import load_params, section
+
+
+class CliError(click.ClickException):
+    """An error the user can fix: printed without a traceback, exit code 1."""
+
+
+def _params(ctx: click.Context) -> dict:
+    return ctx.obj["params"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--params", "params_file", default="params.yaml", show_default=True,
+              help="Parameters file (run from the project root).")
+@click.option("--profile", default=None, help="Profile merged over the params file: profiles/<NAME>.yaml "
+              "(smoke = tiny data and one epoch, cluster = real scale).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override one parameter, e.g. --set translation.train.epochs=3 (repeatable).")
+@click.pass_context
+def cli(ctx: click.Context, params_file: str, profile: str | None, overrides: tuple[str, ...]) -> None:
+    """dlzoo: the Deep Learning Specialization's models as reproducible, distributed, served software."""
+    try:
+        ctx.obj = {"params": load_params(params_file, profile, overrides)}
+    except (FileNotFoundError, ValueError) as err:
+        raise CliError(str(err)) from err
+
+
+@cli.command("list")
+def list_models() -> None:
+    """Print the course map: every registered model, its course/week, dataset and service."""
+    rows = [(s.course, s.name, s.dataset, s.service or "-", s.title) for s in
+            sorted(registry.MODELS.values(), key=lambda s: s.course)]
+    header = ("course", "model", "dataset", "service", "what")
+    widths = [max(len(r[i]) for r in rows + [header]) for i in range(4)]
+    for row in [header, *rows]:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row[:4], widths, strict=True)) + "  " + row[4])
+
+
+@cli.group("params")
+def params_group() -> None:
+    """Inspect the effective parameters."""
+
+
+@params_group.command("show")
+@click.pass_context
+def params_show(ctx: click.Context) -> None:
+    """Print the merged parameters (params file + profile + --set) as YAML."""
+    import yaml
+
+    click.echo(yaml.safe_dump(_params(ctx), sort_keys=False))
+
+
+@cli.command("data")
+@click.argument("dataset")
+@click.option("--seed", type=int, default=None, help="Random seed (default: the dataset's params seed).")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Output directory (default: the dataset's params `out`).")
+@click.pass_context
+def data_cmd(ctx: click.Context, dataset: str, seed: int | None, out: str | None) -> None:
+    """Generate DATASET deterministically from its seed, in its standard format."""
+    from pipelines.data import DATASETS
+
+    if dataset not in DATASETS:
+        raise CliError(f"unknown dataset {dataset!r}; known: {', '.join(sorted(DATASETS))}")
+    spec = DATASETS[dataset]
+    params = section(_params(ctx), spec.params_section)
+    out_dir = Path(out or params["out"])
+    summary = spec.write(params, out_dir, seed)
+    click.echo(f"wrote {dataset} to {out_dir}: {json.dumps(summary)}")
+
+
+def _model(name: str) -> registry.ModelSpec:
+    try:
+        return registry.get(name)
+    except KeyError as err:
+        raise CliError(str(err.args[0])) from err
+
+
+def _data_dir(params: dict, spec: registry.ModelSpec) -> Path:
+    from pipelines.data import DATASETS
+
+    return Path(section(params, DATASETS[spec.dataset].params_section)["out"])
+
+
+@cli.command("train")
+@click.argument("model")
+@click.option("--workers", type=int, default=None, help="Ray Train workers (default: ray.num_workers).")
+@click.option("--gpu/--no-gpu", default=None, help="Train on GPUs (default: ray.use_gpu).")
+@click.option("--epochs", type=int, default=None, help="Epochs (default: <model>.train.epochs).")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False), default=None,
+              help="Training data directory (default: the dataset's params `out`).")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Artifacts directory (default: artifacts/<model>).")
+@click.option("--no-ray", is_flag=True, help="Run the same loop in this process without Ray.")
+@click.pass_context
+def train_cmd(ctx, model, workers, gpu, epochs, data_dir, out, no_ray) -> None:
+    """Train MODEL through Ray Train; writes artifacts/<model>/{model.pt,metrics.json,history.csv}."""
+    from pipelines.training.driver import train
+
+    spec = _model(model)
+    params = _params(ctx)
+    if workers is not None:
+        params["ray"]["num_workers"] = workers
+    if gpu is not None:
+        params["ray"]["use_gpu"] = gpu
+    if epochs is not None:
+        section(params, model)["train"]["epochs"] = epochs
+    data = Path(data_dir) if data_dir else _data_dir(params, spec)
+    if not data.is_dir():
+        raise CliError(f"training data {data} does not exist: run `dlzoo data {spec.dataset}` first")
+    metrics = train(model, params, data, Path(out or f"artifacts/{model}"), use_ray=not no_ray)
+    click.echo(json.dumps(metrics, indent=2))
+
+
+@cli.command("evaluate")
+@click.argument("model")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False), default=None,
+              help="Any dataset in the model's standard format (default: the pipeline's held-out splits).")
+@click.option("--model-file", type=click.Path(dir_okay=False), default=None,
+              help="Trained model (default: artifacts/<model>/model.pt).")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Where metrics.json and details.json go (default: reports/<model>, "
+                   "or reports/<model>/<data dir name> with --data).")
+@click.pass_context
+def evaluate_cmd(ctx, model, data_dir, model_file, out) -> None:
+    """Evaluate MODEL on held-out data; prints and writes metrics.json (+ details.json)."""
+    from pipelines.training.artifacts import load_model
+
+    spec = _model(model)
+    params = _params(ctx)
+    data = Path(data_dir) if data_dir else _data_dir(params, spec)
+    out_dir = Path(out) if out else Path("reports") / model / (data.name if data_dir else "")
+    try:
+        net, bundle = load_model(Path(model_file or f"artifacts/{model}/model.pt"))
+        task = spec.task_class()(section(params, model), bundle["meta"])
+        metrics, details = task.evaluate(net, data)
+    except (FileNotFoundError, ValueError) as err:
+        raise CliError(str(err)) from err
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    (out_dir / "details.json").write_text(json.dumps(details, indent=2, ensure_ascii=False) + "\n")
+    click.echo(json.dumps(metrics, indent=2))
+    click.echo(f"wrote {out_dir / 'metrics.json'}", err=True)
+
+
+@cli.command("package")
+@click.argument("service")
+@click.option("--model-file", type=click.Path(dir_okay=False), default=None,
+              help="Trained model (default: artifacts/<model>/model.pt).")
+@click.option("--store", type=click.Path(file_okay=False), default="model-store", show_default=True,
+              help="Where the .mar goes.")
+@click.pass_context
+def package_cmd(ctx, service, model_file, store) -> None:
+    """Build model-store/<SERVICE>.mar with torch-model-archiver (version = the weights' hash)."""
+    from pipelines.serving.package import package
+
+    try:
+        mar = package(service, _params(ctx), Path(model_file) if model_file else None, Path(store))
+    except (FileNotFoundError, KeyError, ValueError) as err:
+        raise CliError(str(err.args[0] if isinstance(err, KeyError) else err)) from err
+    click.echo(f"wrote {mar}")
+
+
+@cli.group("serve")
+def serve_group() -> None:
+    """Run the packaged services on TorchServe (token auth, 127.0.0.1) with a metrics exporter."""
+
+
+def _server(ctx, **overrides):
+    from pipelines.serving.server import Server
+
+    return Server.from_params(_params(ctx), **overrides)
+
+
+@serve_group.command("start")
+@click.option("--store", type=click.Path(file_okay=False), default=None, help="Model store directory.")
+@click.option("--inference-port", type=int, default=None, help="Inference API port (default 8080).")
+@click.option("--management-port", type=int, default=None, help="Management API port (8081).")
+@click.option("--metrics-port", type=int, default=None, help="TorchServe metrics port (8082).")
+@click.option("--exporter-port", type=int, default=None, help="dlzoo latency-histogram exporter port (8083).")
+@click.option("--run-dir", type=click.Path(file_okay=False), default=None,
+              help="Where the key file, logs and runtime config live (default .serve).")
+@click.pass_context
+def serve_start(ctx, store, inference_port, management_port, metrics_port, exporter_port, run_dir) -> None:
+    """Start TorchServe with every packaged service and print the endpoints and an example curl."""
+    server = _server(ctx, store=store, inference_port=inference_port, management_port=management_port,
+                     metrics_port=metrics_port, exporter_port=exporter_port, run_dir=run_dir)
+    try:
+        server.start()
+    except (FileNotFoundError, RuntimeError) as err:
+        raise CliError(str(err)) from err
+    click.echo(server.describe())
+
+
+@serve_group.command("stop")
+@click.option("--run-dir", type=click.Path(file_okay=False), default=None, help="As given to `serve start`.")
+@click.pass_context
+def serve_stop(ctx, run_dir) -> None:
+    """Stop TorchServe and the exporter cleanly."""
+    click.echo(_server(ctx, run_dir=run_dir).stop())
+
+
+@serve_group.command("status")
+@click.option("--run-dir", type=click.Path(file_okay=False), default=None, help="As given to `serve start`.")
+@click.pass_context
+def serve_status(ctx, run_dir) -> None:
+    """Show whether TorchServe answers and which models it serves."""
+    status = _server(ctx, run_dir=run_dir).status()
+    click.echo(json.dumps(status, indent=2))
+    if not status["healthy"]:
+        sys.exit(1)
+
+
+@serve_group.command("token")
+@click.option("--run-dir", type=click.Path(file_okay=False), default=None, help="As given to `serve start`.")
+@click.option("--kind", type=click.Choice(["inference", "management"]), default="inference",
+              show_default=True, help="Which key to print.")
+@click.pass_context
+def serve_token(ctx, run_dir, kind) -> None:
+    """Print the TorchServe bearer token (from the key file `serve start` wrote)."""
+    try:
+        click.echo(_server(ctx, run_dir=run_dir).token(kind))
+    except FileNotFoundError as err:
+        raise CliError(str(err)) from err
+
+
+@cli.command("scoreboard")
+@click.option("--out", type=click.Path(dir_okay=False), default="reports/scoreboard.md", show_default=True,
+              help="Markdown file to write.")
+def scoreboard_cmd(out) -> None:
+    """Write the scoreboard: every model's headline metric beside the course's number."""
+    from pipelines.evaluation.scoreboard import write_scoreboard
+
+    click.echo(write_scoreboard(Path(out)))
+
+
+def main() -> None:
+    cli(prog_name="dlzoo")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Packaging (.mar) and the TorchServe lifecycle behind ``dlzoo package`` and ``dlzoo serve``."""

@@ -1,0 +1,69 @@
+"""``dlzoo package <service>`` -> ``model-store/<service>.mar`` (torch-model-archiver).
+
+The archive holds the handler, the trained ``model.pt``, ``service.json`` (decode and input
+limits), ``model_config.yaml`` (dynamic batching, workers) and a copy of the ``pipelines`` and
+``services`` packages, so TorchServe runs the very model code training used. The archive version
+is the hash of the weights.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from pipelines import registry
+from pipelines.serving.server import tool
+from pipelines.training.artifacts import file_hash
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _copy_package(name: str, dest: Path) -> None:
+    shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+
+
+def model_config(svc: dict) -> dict:
+    """TorchServe's per-model config (read from the .mar at start)."""
+    return {
+        "minWorkers": svc["workers"], "maxWorkers": svc["workers"],
+        "batchSize": svc["batch_size"], "maxBatchDelay": svc["max_batch_delay_ms"],
+        "responseTimeout": svc["timeout_s"],
+    }
+
+
+def package(service: str, params: dict, model_file: Path | None, store: Path) -> Path:
+    """Build ``store/<service>.mar``; returns its path."""
+    services = registry.services()
+    if service not in services:
+        raise KeyError(f"unknown service {service!r}; services: {', '.join(sorted(services))}")
+    spec = services[service]
+    model_file = Path(model_file or f"artifacts/{spec.name}/model.pt")
+    if not model_file.is_file():
+        raise FileNotFoundError(f"{model_file} does not exist: train {spec.name} first (dvc repro)")
+    svc = params["serve"]["services"][service]
+    service_json = {"service": service, **{k: v for k, v in svc.items() if k not in model_config(svc)},
+                    **({"decode": params[spec.name]["decode"]} if "decode" in params[spec.name] else {})}
+    store.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        stage = Path(tmp) / "extra"
+        stage.mkdir()
+        for pkg in ("pipelines", "services"):
+            _copy_package(pkg, stage)
+        (Path(tmp) / "service.json").write_text(json.dumps(service_json, indent=2))
+        (Path(tmp) / "model_config.yaml").write_text(yaml.safe_dump(model_config(svc)))
+        cmd = [
+            tool("torch-model-archiver"), "--model-name", service, "--version", file_hash(model_file),
+            "--handler", str(ROOT / "services" / f"{service}.py"), "--serialized-file", str(model_file),
+            "--extra-files", f"{stage},{Path(tmp) / 'service.json'}",
+            "--config-file", str(Path(tmp) / "model_config.yaml"),
+            "--export-path", str(store), "--force",
+        ]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"torch-model-archiver failed: {proc.stderr.strip() or proc.stdout.strip()}")
+    return store / f"{service}.mar"

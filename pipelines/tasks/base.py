@@ -1,0 +1,67 @@
+"""The contract every model family implements for the one training driver (pipelines/training)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+
+class Task(ABC):
+    """Data, model, loss and metrics of one registered model.
+
+    ``params`` is the model's own params section (e.g. ``params["translation"]``); ``meta`` is what the
+    data teaches the model (vocabularies, anchors, ...) and travels inside ``model.pt``.
+    """
+
+    name: str
+
+    def __init__(self, params: dict, meta: dict | None = None):
+        self.params = params
+        self.meta = meta or {}
+
+    # -- data ---------------------------------------------------------------------------------
+    @abstractmethod
+    def load(self, data_dir: Path) -> None:
+        """Read the training data from ``data_dir`` and fill ``self.meta`` from the train split."""
+
+    @abstractmethod
+    def datasets(self) -> tuple[Dataset, Dataset]:
+        """(train, dev) datasets, available after :meth:`load`."""
+
+    def collate(self, batch: list):
+        return torch.utils.data.default_collate(batch)
+
+    # -- model --------------------------------------------------------------------------------
+    @abstractmethod
+    def model_config(self) -> dict:
+        """The exact config that rebuilds the model (params plus sizes learned from the data)."""
+
+    @classmethod
+    @abstractmethod
+    def build_model(cls, config: dict) -> nn.Module:
+        """Build the network from :meth:`model_config`'s output (also used by serving)."""
+
+    @abstractmethod
+    def loss(self, model: nn.Module, batch) -> torch.Tensor:
+        """Mean training loss of one batch (``batch`` is already on the model's device)."""
+
+    @abstractmethod
+    def validate(self, model: nn.Module, loader, device: torch.device) -> dict[str, float]:
+        """Cheap dev metrics reported every epoch (prefix keys with ``dev_``)."""
+
+    # -- evaluation ---------------------------------------------------------------------------
+    @abstractmethod
+    def evaluate(self, model: nn.Module, data_dir: Path) -> dict[str, dict[str, float]]:
+        """Full metrics per split found in ``data_dir`` (the held-out ones), e.g. ``{"test": {...}}``."""
+
+    @staticmethod
+    def to_device(batch, device: torch.device):
+        if isinstance(batch, dict):
+            return {k: Task.to_device(v, device) for k, v in batch.items()}
+        if isinstance(batch, (list, tuple)):
+            return type(batch)(Task.to_device(v, device) for v in batch)
+        return batch.to(device, non_blocking=True) if isinstance(batch, torch.Tensor) else batch

@@ -1,0 +1,1 @@
+"""TorchServe handlers: ``base`` (validation, errors, metrics) and one module per service."""
