@@ -27,6 +27,15 @@ from pipelines import registry
 KEY_FILE = "key_file.json"
 
 
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 (tests and benchmarks start servers side by side)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def tool(name: str) -> str:
     """An executable from PATH, else from this interpreter's bin dir (a venv used without activation)."""
     found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))

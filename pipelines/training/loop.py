@@ -106,6 +106,7 @@ def train_loop_per_worker(config: dict, session: Session | None = None) -> None:
             "epoch": epoch,
             "train_loss": total / max(seen, 1),
             "lr": scheduler.get_last_lr()[0],
+            "workers": session.world_size,
             "epoch_seconds": train_time,
             # samples/s of the whole group: each rank saw 1/world_size of the data in the same time
             "samples_per_second": seen * session.world_size / train_time,

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Idempotent set-up on a fresh Debian machine, as root: system packages, then the project's venv.
+#   bash scripts/setup.sh
+# Installs: a Java runtime (TorchServe), Prometheus + Pushgateway, and .venv with dlzoo and its deps.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v java >/dev/null || need_apt+=(default-jre-headless)
+command -v prometheus >/dev/null || need_apt+=(prometheus)
+command -v prometheus-pushgateway >/dev/null || need_apt+=(prometheus-pushgateway)
+command -v curl >/dev/null || need_apt+=(curl)
+command -v git >/dev/null || need_apt+=(git)
+if ((${#need_apt[@]})); then
+  echo "[setup] apt-get install ${need_apt[*]}"
+  apt-get update -qq
+  # policy-rc.d keeps Debian from starting the packaged services: dlzoo starts its own, on loopback.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/tmp/dlzoo-apt.log
+fi
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+stamp=.venv/.dlzoo-installed
+want="$(sha256sum pyproject.toml | cut -c1-16)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "[setup] installing Python packages into .venv (torch comes from local disk here; first time ~3 min)"
+  .venv/bin/pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+  # torch/torchvision first, pinned to the builds this machine carries (pip caps them at these).
+  .venv/bin/pip install -q "torch==2.14.1" "torchvision==0.29.1" 2>&1 | grep -v "^WARNING: Location" || true
+  .venv/bin/pip install -q -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
+  .venv/bin/python -c "import torch, torchvision, ray, dvc, ts, pipelines" # fail loudly if anything is missing
+  echo "$want" > "$stamp"
+fi
+echo "[setup] ready: $(.venv/bin/python -c 'import torch, ray; print("torch", torch.__version__, "| ray", ray.__version__)')"

@@ -1,0 +1,49 @@
+"""Shared fixtures: the project root, smoke params and a tiny trained-shape translation model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from pipelines.params import load_params
+from pipelines.serving.server import free_port  # noqa: F401  (re-exported for the tests)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def smoke_params() -> dict:
+    return load_params(ROOT / "params.yaml", profile="smoke")
+
+
+@pytest.fixture(scope="session")
+def smoke_data(tmp_path_factory, smoke_params) -> Path:
+    from pipelines.data.dates import write_dataset
+
+    out = tmp_path_factory.mktemp("dates")
+    write_dataset(smoke_params["data_translation"], out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, smoke_params, smoke_data) -> Path:
+    """A model dir as TorchServe unpacks it: model.pt (untrained smoke-size network) + service.json."""
+    import json
+
+    from pipelines.serving.package import model_config
+    from pipelines.tasks.translation import TranslationTask
+
+    task = TranslationTask(smoke_params["translation"])
+    task.load(smoke_data)
+    torch.manual_seed(0)
+    model = task.build_model(task.model_config())
+    out = tmp_path_factory.mktemp("model_dir")
+    torch.save({"model_name": "translation", "config": task.model_config(), "meta": task.meta,
+                "state_dict": model.state_dict(), "params": smoke_params["translation"], "run": "test"},
+               out / "model.pt")
+    svc = smoke_params["serve"]["services"]["translation"]
+    service = {k: v for k, v in svc.items() if k not in model_config(svc)}
+    (out / "service.json").write_text(json.dumps({**service, "decode": smoke_params["translation"]["decode"]}))
+    return out

@@ -1,0 +1,75 @@
+"""Integration fixtures: a smoke-profile copy of the project reproduced with the real DVC (and so
+the real Ray), and a real TorchServe serving its archive on free ports."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipelines.params import load_params
+from tests.conftest import ROOT, free_port
+
+pytestmark = pytest.mark.integration
+
+
+def project_env() -> dict:
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.pop("RAY_ADDRESS", None)  # always a local Ray in tests
+    return env
+
+
+def sh(*cmd, cwd, timeout=900, check=True) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, cwd=cwd, env=project_env(), capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n"
+                             f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def copy_project(dest: Path, profile: str = "smoke") -> Path:
+    """The project's files (tracked and new, not ignored) in ``dest``, with ``profile`` merged into
+    params.yaml, as a fresh git repository: what a user's clone looks like."""
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
+                           capture_output=True, text=True, check=True).stdout.split("\0")
+    for rel in filter(None, files):
+        src = ROOT / rel
+        if src.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+    params = load_params(ROOT / "params.yaml", profile=profile)
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
+                ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"]):
+        subprocess.run(cmd, cwd=dest, check=True, capture_output=True)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def smoke_project(tmp_path_factory) -> Path:
+    """A smoke copy of the project after a real `dvc repro` (data, Ray training, evaluation, package)."""
+    project = copy_project(tmp_path_factory.mktemp("project"))
+    proc = sh("dvc", "repro", cwd=project)
+    (project / "repro.log").write_text(proc.stdout + proc.stderr)
+    return project
+
+
+@pytest.fixture(scope="session")
+def served(smoke_project, tmp_path_factory):
+    """TorchServe (token auth on) + the latency exporter serving the smoke archive on free ports."""
+    from pipelines.serving.server import Server
+
+    params = load_params(smoke_project / "params.yaml")
+    ports = {k: free_port() for k in ("inference_port", "management_port", "metrics_port", "exporter_port")}
+    server = Server.from_params(params, store=str(smoke_project / "model-store"),
+                                run_dir=str(tmp_path_factory.mktemp("serve")), worker_port=free_port(), **ports)
+    server.config_template = ROOT / "deploy" / "torchserve" / "config.properties"
+    server.start()
+    yield server
+    server.stop()

@@ -1,0 +1,74 @@
+"""`dlzoo train` through real Ray Train: 2-worker DDP, a killed worker resumed from its last
+checkpoint, and a fresh run after a params change."""
+
+import csv
+import json
+import subprocess
+import time
+
+import psutil
+import pytest
+
+from tests.integration.conftest import project_env, sh
+
+pytestmark = pytest.mark.integration
+
+
+def history(out):
+    with (out / "history.csv").open() as f:
+        return list(csv.DictReader(f))
+
+
+def test_two_workers_train_with_ddp(smoke_project, tmp_path):
+    out = tmp_path / "art"
+    proc = sh("dlzoo", "train", "translation", "--workers", "2", "--out", str(out), cwd=smoke_project)
+    assert "2 worker(s) x 1 CPU" in proc.stdout
+    rows = history(out)
+    assert rows and {row["workers"] for row in rows} == {"2"}
+    assert (out / "model.pt").is_file()
+
+
+def ray_train_workers():
+    found = []
+    for p in psutil.process_iter(["cmdline"]):
+        cmd = " ".join(p.info["cmdline"] or [])
+        if cmd.startswith("ray::RayTrainWorker"):
+            found.append(p)
+    return found
+
+
+def test_killed_worker_resumes_and_params_change_starts_fresh(smoke_project, tmp_path):
+    out = tmp_path / "art"
+    storage = tmp_path / "ray"
+    args = ["dlzoo", "--set", f"ray.storage_path={storage}", "--set", "ray.max_failures=2",
+            "train", "translation", "--epochs", "8", "--out", str(out)]
+    proc = subprocess.Popen(args, cwd=smoke_project, env=project_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while not list(storage.glob("*/checkpoint_*")):
+            assert proc.poll() is None and time.monotonic() < deadline, "no checkpoint appeared"
+            time.sleep(0.2)
+        workers = ray_train_workers()
+        assert workers, "no Ray Train worker process found"
+        for w in workers:
+            w.kill()  # SIGKILL mid-run, after at least one checkpoint
+        output, _ = proc.communicate(timeout=400)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, output[-4000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["train"]["resumed_at_epochs"], "the retried worker group did not resume"
+    assert [int(r["epoch"]) for r in history(out)] == list(range(8))
+    assert "resuming translation from the checkpoint of epoch" in output
+    first_run = metrics["run"]
+
+    # Changed params: a new run name, trained from scratch (no resume).
+    out2 = tmp_path / "art2"
+    proc = sh("dlzoo", "--set", f"ray.storage_path={storage}", "--set", "translation.train.lr=0.002",
+              "train", "translation", "--epochs", "8", "--out", str(out2), cwd=smoke_project)
+    metrics2 = json.loads((out2 / "metrics.json").read_text())
+    assert metrics2["run"] != first_run and metrics2["train"]["resumed_at_epochs"] == []
+    assert "resuming" not in proc.stdout
+    assert [int(r["epoch"]) for r in history(out2)] == list(range(8))
