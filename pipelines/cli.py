@@ -200,13 +200,17 @@ def _server(ctx, **overrides):
 @click.option("--management-port", type=int, default=None, help="Management API port (8081).")
 @click.option("--metrics-port", type=int, default=None, help="TorchServe metrics port (8082).")
 @click.option("--exporter-port", type=int, default=None, help="dlzoo latency-histogram exporter port (8083).")
+@click.option("--worker-port", type=int, default=None,
+              help="First backend-worker socket port (9000); distinct per server on one machine.")
 @click.option("--run-dir", type=click.Path(file_okay=False), default=None,
               help="Where the key file, logs and runtime config live (default .serve).")
 @click.pass_context
-def serve_start(ctx, store, inference_port, management_port, metrics_port, exporter_port, run_dir) -> None:
+def serve_start(ctx, store, inference_port, management_port, metrics_port, exporter_port, worker_port,
+                run_dir) -> None:
     """Start TorchServe with every packaged service and print the endpoints and an example curl."""
     server = _server(ctx, store=store, inference_port=inference_port, management_port=management_port,
-                     metrics_port=metrics_port, exporter_port=exporter_port, run_dir=run_dir)
+                     metrics_port=metrics_port, exporter_port=exporter_port, worker_port=worker_port,
+                     run_dir=run_dir)
     try:
         server.start()
     except (FileNotFoundError, RuntimeError) as err:

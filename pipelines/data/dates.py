@@ -73,6 +73,8 @@ ENGLISH_FAMILIES = {
     "EEEE_the_ordinal_of_MMMM": "{EEEE} the {do} of {MMMM}, {yyyy}",
     "MMM_d_y": "{MMM} {d} {yyyy}",
     "d_MMM_yy": "{d} {MMM} {yy}",
+    "the_word_ordinal_of_MMMM_y": "the {dw} of {MMMM} {yyyy}",
+    "MMMM_word_ordinal_y": "{MMMM} {dw}, {yyyy}",
 }
 
 # Families held out of train/dev/test entirely: the `unseen_formats` split (overridable in params).
@@ -102,6 +104,21 @@ def normalize(text: str) -> str:
     return " ".join(text.lower().split())
 
 
+_UNITS = ["", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth"]
+_TEENS = ["tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth",
+          "seventeenth", "eighteenth", "nineteenth"]
+
+
+def word_ordinal(day: int) -> str:
+    """1 -> 'first', 21 -> 'twenty-first', 30 -> 'thirtieth' (days of a month only)."""
+    if day < 10:
+        return _UNITS[day]
+    if day < 20:
+        return _TEENS[day - 10]
+    tens = {2: "twenty", 3: "thirty"}[day // 10]
+    return f"{tens}-{_UNITS[day % 10]}" if day % 10 else {2: "twentieth", 3: "thirtieth"}[day // 10]
+
+
 def ordinal(day: int) -> str:
     suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
     return f"{day}{suffix}"
@@ -114,7 +131,7 @@ def render_english(template: str, date: dt.date) -> str:
     days_wide = get_day_names("wide", locale="en")
     days_abbr = get_day_names("abbreviated", locale="en")
     return template.format(
-        d=date.day, dd=f"{date.day:02d}", do=ordinal(date.day),
+        d=date.day, dd=f"{date.day:02d}", do=ordinal(date.day), dw=word_ordinal(date.day),
         M=date.month, MM=f"{date.month:02d}", MMM=months_abbr[date.month], MMMM=months_wide[date.month],
         yyyy=f"{date.year:04d}", yy=f"{date.year % 100:02d}",
         EEE=days_abbr[date.weekday()], EEEE=days_wide[date.weekday()],

@@ -25,6 +25,7 @@ import requests
 from pipelines import registry
 
 KEY_FILE = "key_file.json"
+STATE_FILE = "server.json"
 
 
 def free_port() -> int:
@@ -59,6 +60,9 @@ class Server:
     @classmethod
     def from_params(cls, params: dict, **overrides) -> Server:
         serve = dict(params["serve"])
+        run_dir = Path(overrides.get("run_dir") or serve["run_dir"])
+        if (run_dir / STATE_FILE).is_file():  # a running server's ports, as `serve start` chose them
+            serve.update(json.loads((run_dir / STATE_FILE).read_text()))
         serve.update({k: v for k, v in overrides.items() if v is not None})
         return cls(Path(serve["config"]), Path(serve["store"]), Path(serve["run_dir"]).resolve(),
                    int(serve["inference_port"]), int(serve["management_port"]), int(serve["metrics_port"]),
@@ -140,6 +144,10 @@ class Server:
         prom.mkdir()
         (self.run_dir / KEY_FILE).unlink(missing_ok=True)
         config = self.render_config()
+        (self.run_dir / STATE_FILE).write_text(json.dumps({
+            "store": str(self.store.resolve()), "inference_port": self.inference_port,
+            "management_port": self.management_port, "metrics_port": self.metrics_port,
+            "exporter_port": self.exporter_port, "worker_port": self.worker_port}))
         exporter = subprocess.Popen(
             [sys.executable, "-m", "services.exporter", "--port", str(self.exporter_port)],
             env=self.env(), stdout=(self.run_dir / "logs" / "exporter.log").open("ab"),
@@ -190,6 +198,7 @@ class Server:
             except ProcessLookupError:
                 pass
             pid_file.unlink()
+        (self.run_dir / STATE_FILE).unlink(missing_ok=True)
         return "\n".join(messages) or "nothing was running"
 
     def status(self) -> dict:

@@ -11,6 +11,7 @@ from pipelines.data.dates import (
     ordinal,
     read_tsv,
     render,
+    word_ordinal,
     write_dataset,
 )
 
@@ -62,6 +63,13 @@ def test_render_formats(spec, expected):
 def test_ordinals():
     assert [ordinal(d) for d in (1, 2, 3, 4, 11, 12, 13, 21, 22, 23, 31)] == \
         ["1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "23rd", "31st"]
+
+
+def test_word_ordinals():
+    assert [word_ordinal(d) for d in (1, 2, 3, 12, 20, 21, 29, 30, 31)] == \
+        ["first", "second", "third", "twelfth", "twentieth", "twenty-first", "twenty-ninth", "thirtieth",
+         "thirty-first"]
+    assert render("the {dw} of {MMMM} {yyyy}", dt.date(1976, 7, 4)) == "the fourth of July 1976"
 
 
 def test_user_tsv_without_header_or_family(tmp_path):
