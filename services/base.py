@@ -129,6 +129,8 @@ class BaseHandler:
                     answers[idx], statuses[idx] = {"error": "internal error while predicting"}, 500
         elapsed = time.perf_counter() - start
         for idx, status in enumerate(statuses):
+            if hasattr(context, "set_response_content_type"):
+                context.set_response_content_type(idx, "application/json")
             if status != 200 and hasattr(context, "set_response_status"):
                 context.set_response_status(status, answers[idx]["error"][:200], idx=idx)
             self.record(context, status, elapsed)

@@ -26,6 +26,7 @@ def test_answers_with_the_token(served):
     r = predict(served, json={"text": "3 May 1979"})
     assert r.status_code == 200, r.text
     body = r.json()
+    assert r.headers["Content-Type"].startswith("application/json")
     assert set(body) >= {"translation", "score"} and isinstance(body["translation"], str)
     r = predict(served, "3 May 1979", {"Content-Type": "text/plain"})
     assert r.status_code == 200 and r.json()["translation"] == body["translation"]
