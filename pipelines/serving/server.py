@@ -224,8 +224,11 @@ class Server:
             f"  key file    {key_file}   (`dlzoo serve token` prints the inference key)",
             "example:",
         ]
+        # Copy-pasteable from any shell: the token command names this project and its venv's dlzoo.
+        token_cmd = (f"cd {Path.cwd()} && {Path(sys.executable).parent / 'dlzoo'} serve token"
+                     f" --run-dir {self.run_dir}")
         if "translation" in self.packaged():
-            lines.append(f"  curl -s -H \"Authorization: Bearer $(dlzoo serve token)\" -H 'Content-Type: "
+            lines.append(f"  curl -s -H \"Authorization: Bearer $({token_cmd})\" -H 'Content-Type: "
                          f"application/json' -d '{{\"text\": \"3 May 1979\"}}' "
                          f"{self.inference_url}/predictions/translation")
         return "\n".join(lines)
