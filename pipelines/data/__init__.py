@@ -25,4 +25,8 @@ class DatasetSpec:
 DATASETS = {
     "translation": DatasetSpec("translation", "data_translation", "pipelines.data.dates:write_dataset",
                                "human-readable dates -> ISO 8601, TSV pairs (faker/babel formats)"),
+    "detection": DatasetSpec("detection", "data_detection", "pipelines.data.detection:write_dataset",
+                             "street objects drawn on real photos (opencv-doc), COCO JSON + JPEG"),
+    "face": DatasetSpec("face", "data_face", "pipelines.data.faces:write_dataset",
+                        "synthetic face identities, one folder per identity; dev/test identities unseen"),
 }

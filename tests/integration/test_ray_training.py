@@ -34,20 +34,31 @@ def ray_train_workers(driver_pid):
     return [p for p in children if " ".join(p.cmdline()).startswith("ray::RayTrainWorker")]
 
 
+def registered_checkpoints(storage):
+    """Checkpoints the Ray Train controller has registered (its snapshot file), for any run in storage."""
+    found = []
+    for snapshot in storage.glob("*/checkpoint_manager_snapshot.json"):
+        try:
+            found += json.loads(snapshot.read_text()).get("checkpoint_results", [])
+        except ValueError:  # being written right now
+            pass
+    return found
+
+
 def test_killed_worker_resumes_and_params_change_starts_fresh(smoke_project, tmp_path):
     out = tmp_path / "art"
     storage = tmp_path / "ray"
     args = ["dlzoo", "--set", f"ray.storage_path={storage}", "--set", "ray.max_failures=2",
-            "train", "translation", "--epochs", "8", "--out", str(out)]
+            "train", "translation", "--epochs", "12", "--out", str(out)]
     proc = subprocess.Popen(args, cwd=smoke_project, env=project_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 240
-        # A checkpoint folder appears when its upload starts; once the second one exists, the first
-        # is registered with the controller and a restarted worker group must resume from it.
-        while len(list(storage.glob("*/checkpoint_*"))) < 2:
-            assert proc.poll() is None and time.monotonic() < deadline, "no checkpoint appeared"
-            time.sleep(0.2)
+        # A checkpoint folder exists before the controller has collected the report that names it:
+        # wait until the controller's snapshot lists one, so a restarted group must resume from it.
+        while not registered_checkpoints(storage):
+            assert proc.poll() is None and time.monotonic() < deadline, "no checkpoint was registered"
+            time.sleep(0.1)
         workers = ray_train_workers(proc.pid)
         assert workers, "no Ray Train worker process found"
         for w in workers:
@@ -60,15 +71,15 @@ def test_killed_worker_resumes_and_params_change_starts_fresh(smoke_project, tmp
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["train"]["resumed_at_epochs"], f"the retried worker group did not resume:\n{output[-3000:]}"
     assert metrics["train"]["resumed_at_epochs"][0] >= 1
-    assert [int(r["epoch"]) for r in history(out)] == list(range(8))
+    assert [int(r["epoch"]) for r in history(out)] == list(range(12))
     assert "resuming translation from the checkpoint of epoch" in output
     first_run = metrics["run"]
 
     # Changed params: a new run name, trained from scratch (no resume).
     out2 = tmp_path / "art2"
     proc = sh("dlzoo", "--set", f"ray.storage_path={storage}", "--set", "translation.train.lr=0.002",
-              "train", "translation", "--epochs", "8", "--out", str(out2), cwd=smoke_project)
+              "train", "translation", "--epochs", "12", "--out", str(out2), cwd=smoke_project)
     metrics2 = json.loads((out2 / "metrics.json").read_text())
     assert metrics2["run"] != first_run and metrics2["train"]["resumed_at_epochs"] == []
     assert "resuming" not in proc.stdout
-    assert [int(r["epoch"]) for r in history(out2)] == list(range(8))
+    assert [int(r["epoch"]) for r in history(out2)] == list(range(12))
