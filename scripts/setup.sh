@@ -12,6 +12,8 @@ command -v prometheus-pushgateway >/dev/null || need_apt+=(prometheus-pushgatewa
 command -v curl >/dev/null || need_apt+=(curl)
 command -v git >/dev/null || need_apt+=(git)
 [ -d /usr/share/doc/opencv-doc/examples/data ] || need_apt+=(opencv-doc)   # real photos: detection backgrounds
+command -v espeak-ng >/dev/null || need_apt+=(espeak-ng)   # voices for the trigger-word data
+command -v flite >/dev/null || need_apt+=(flite)
 if ((${#need_apt[@]})); then
   echo "[setup] apt-get install ${need_apt[*]}"
   apt-get update -qq

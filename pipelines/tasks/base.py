@@ -55,8 +55,12 @@ class Task(ABC):
 
     # -- evaluation ---------------------------------------------------------------------------
     @abstractmethod
-    def evaluate(self, model: nn.Module, data_dir: Path) -> dict[str, dict[str, float]]:
-        """Full metrics per split found in ``data_dir`` (the held-out ones), e.g. ``{"test": {...}}``."""
+    def evaluate(self, model: nn.Module, data_dir: Path) -> tuple[dict[str, dict[str, float]], dict]:
+        """Evaluate every held-out split found in ``data_dir``.
+
+        Returns (metrics per split, e.g. ``{"test": {"exact_match": ...}}``, for metrics.json;
+        details for a human, e.g. per-class scores and example errors, for details.json).
+        """
 
     @staticmethod
     def to_device(batch, device: torch.device):

@@ -30,9 +30,20 @@ def data_fingerprint(data_dir: Path) -> str:
     return fingerprint([(str(p.relative_to(data_dir)), file_hash(p)) for p in files])
 
 
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+
+
+def source_fingerprint(package: Path = PACKAGE_DIR) -> str:
+    """Hash of the ``pipelines`` package's Python source: changed code is a new run, as DVC sees it."""
+    files = sorted(package.rglob("*.py"))
+    return fingerprint([(str(p.relative_to(package)), file_hash(p)) for p in files])
+
+
 def run_name(model: str, model_params: dict, ray_cfg: dict, data_dir: Path) -> str:
+    """``<model>-<hash>`` of the model's params, the scaling, the data's content and the code: a rerun
+    of the same run resumes it (after a crash); any change starts a fresh run."""
     scaling = {k: ray_cfg.get(k) for k in ("num_workers", "use_gpu", "cpus_per_worker")}
-    return f"{model}-{fingerprint([model_params, scaling, data_fingerprint(data_dir)])}"
+    return f"{model}-{fingerprint([model_params, scaling, data_fingerprint(data_dir), source_fingerprint()])}"
 
 
 def _loop_config(model: str, params: dict, data_dir: Path, threads: int) -> dict:

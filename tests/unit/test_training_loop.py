@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from pipelines.training.artifacts import load_model, write_artifacts
-from pipelines.training.driver import run_name
+from pipelines.training.driver import run_name, source_fingerprint
 from pipelines.training.loop import train_loop_per_worker
 from pipelines.training.session import LocalSession
 
@@ -76,3 +76,15 @@ def test_run_name_changes_with_params_and_data(smoke_params, smoke_data, tmp_pat
     assert run_name("translation", params, ray_cfg, other) == base
     (other / "train.tsv").write_text((other / "train.tsv").read_text() + "1 may 1990\t1990-05-01\tx\n")
     assert run_name("translation", params, ray_cfg, other) != base
+
+
+def test_source_fingerprint_follows_the_code(tmp_path):
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "a.py").write_text("x = 1\n")
+    (pkg / "notes.txt").write_text("not code")
+    before = source_fingerprint(pkg)
+    (pkg / "notes.txt").write_text("still not code")
+    assert source_fingerprint(pkg) == before
+    (pkg / "a.py").write_text("x = 2\n")
+    assert source_fingerprint(pkg) != before

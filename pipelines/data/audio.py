@@ -1,0 +1,205 @@
+"""Audio I/O and features shared by the trigger-word data generator, training and the service (Course 5 Week 3).
+
+    from pipelines.data.audio import load_audio, spectrogram
+    features = spectrogram(load_audio(request_bytes), SPECTROGRAM_DEFAULTS)   # (n_frames, n_fft // 2 + 1)
+
+* :func:`decode_wav` reads RIFF/WAVE bytes: PCM 8 (unsigned), 16, 24 and 32-bit, IEEE float 32/64, plain or
+  ``WAVE_FORMAT_EXTENSIBLE``, any channel count (averaged to mono), 8-48 kHz. The chunks are parsed by hand
+  because the stdlib ``wave`` module cannot read float or extensible files; anything else raises a
+  ``ValueError`` that says what is wrong. :func:`encode_wav` writes 16-bit PCM mono with ``wave``.
+* :func:`resample` is a band-limited (Kaiser-windowed sinc) interpolator for any pair of rates, also used
+  for speed perturbation; the low-pass sits at ``ROLLOFF`` x the lower Nyquist frequency.
+* :func:`spectrogram` is the one feature path of training and serving: ``torch.stft`` (centred, zero
+  padded), log power in dB, then per-utterance normalisation. For ``n`` samples it returns
+  ``1 + n // hop`` frames of ``n_fft // 2 + 1`` bins; frame ``t`` is centred at ``t * hop / sample_rate``
+  seconds (see :func:`n_frames` and :func:`frame_times`).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import struct
+import wave
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:  # torch is imported where it is used, so data-generation workers start without it
+    import torch
+
+MODEL_RATE = 16_000
+MIN_RATE, MAX_RATE = 8_000, 48_000
+ROLLOFF = 0.94          # resampler cut-off, as a fraction of the lower Nyquist frequency
+FILTER_ZEROS = 16       # sinc zero crossings on each side of the resampler kernel
+KAISER_BETA = 8.6       # ~ -80 dB side lobes
+RESAMPLE_BLOCK = 16_384  # output samples per vectorised block (bounds memory for long audio)
+
+SPECTROGRAM_DEFAULTS = {
+    "sample_rate": MODEL_RATE,
+    "n_fft": 400,          # 25 ms at 16 kHz -> 201 bins
+    "hop": 160,            # 10 ms
+    "window": "hann",      # hann | hamming
+    "normalize": "per_bin",  # per_bin (mean/std of every bin over the utterance) | global | none
+}
+WINDOWS = {"hann": "hann_window", "hamming": "hamming_window"}  # torch window functions
+NORMALIZATIONS = ("per_bin", "global", "none")
+LOG_FLOOR = 1e-10       # power floor before the log: -100 dB
+STD_FLOOR = 1e-5
+
+_PCM, _FLOAT, _EXTENSIBLE = 1, 3, 0xFFFE
+
+
+def _fmt_chunk(body: bytes) -> tuple[int, int, int, int, int]:
+    """(format tag, channels, sample rate, block align, bits per sample) of a ``fmt `` chunk."""
+    if len(body) < 16:
+        raise ValueError(f"WAV: corrupt header, 'fmt ' chunk has {len(body)} bytes (at least 16 expected)")
+    tag, channels, rate, _, block_align, bits = struct.unpack("<HHIIHH", body[:16])
+    if tag == _EXTENSIBLE:
+        if len(body) < 40:
+            raise ValueError("WAV: corrupt header, WAVE_FORMAT_EXTENSIBLE 'fmt ' chunk shorter than 40 bytes")
+        tag = struct.unpack("<H", body[24:26])[0]  # first two bytes of the sub-format GUID
+    return tag, channels, rate, block_align, bits
+
+
+def _chunks(data: bytes) -> dict[bytes, bytes]:
+    """The RIFF chunks after ``WAVE`` (first occurrence of each id); a truncated last chunk keeps what is there."""
+    chunks: dict[bytes, bytes] = {}
+    pos = 12
+    while pos + 8 <= len(data):
+        cid, size = struct.unpack("<4sI", data[pos:pos + 8])
+        chunks.setdefault(cid, data[pos + 8:pos + 8 + size])
+        pos += 8 + size + (size & 1)  # chunks are word aligned
+    return chunks
+
+
+def _samples(raw: bytes, tag: int, bits: int) -> np.ndarray:
+    """Interleaved samples as float64 in [-1, 1]."""
+    if tag == _FLOAT and bits in (32, 64):
+        return np.frombuffer(raw, dtype=f"<f{bits // 8}").astype(np.float64)
+    if tag != _PCM or bits not in (8, 16, 24, 32):
+        kind = {_PCM: "PCM", _FLOAT: "IEEE float"}.get(tag, f"format tag {tag:#06x}")
+        raise ValueError(f"WAV: unsupported encoding {kind} {bits}-bit (PCM 8/16/24/32-bit or float 32/64 expected)")
+    if bits == 8:
+        return (np.frombuffer(raw, dtype=np.uint8).astype(np.float64) - 128.0) / 128.0
+    if bits == 24:
+        b = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3).astype(np.int32)
+        ints = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
+        return np.where(ints >= 1 << 23, ints - (1 << 24), ints) / float(1 << 23)
+    return np.frombuffer(raw, dtype=f"<i{bits // 8}").astype(np.float64) / float(1 << (bits - 1))
+
+
+def decode_wav(data: bytes) -> tuple[np.ndarray, int]:
+    """``(mono float32 samples in [-1, 1], sample rate)`` from the bytes of a WAV file; ValueError if unreadable."""
+    if not data:
+        raise ValueError("WAV: empty input")
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise ValueError("WAV: not a RIFF/WAVE file (the first 12 bytes must be 'RIFF....WAVE')")
+    chunks = _chunks(data)
+    if b"fmt " not in chunks:
+        raise ValueError("WAV: corrupt header, no 'fmt ' chunk")
+    tag, channels, rate, block_align, bits = _fmt_chunk(chunks[b"fmt "])
+    if channels < 1 or block_align != channels * ((bits + 7) // 8):
+        raise ValueError(f"WAV: corrupt header ({channels} channels, {bits} bits, block align {block_align})")
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise ValueError(f"WAV: unsupported sample rate {rate} Hz ({MIN_RATE}-{MAX_RATE} Hz expected)")
+    if b"data" not in chunks:
+        raise ValueError("WAV: corrupt file, no 'data' chunk")
+    raw = chunks[b"data"]
+    raw = raw[:len(raw) - len(raw) % block_align]
+    if not raw:
+        raise ValueError("WAV: the 'data' chunk holds no samples")
+    samples = _samples(raw, tag, bits).reshape(-1, channels).mean(axis=1)
+    return np.clip(samples, -1.0, 1.0).astype(np.float32), rate
+
+
+def encode_wav(samples: np.ndarray, rate: int) -> bytes:
+    """16-bit PCM mono WAV bytes of float samples (clipped to [-1, 1])."""
+    ints = np.round(np.clip(np.asarray(samples, dtype=np.float64), -1.0, 1.0) * 32767.0).astype("<i2")
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(int(rate))
+        w.writeframes(ints.tobytes())
+    return buf.getvalue()
+
+
+def _kaiser(x: np.ndarray) -> np.ndarray:
+    """Kaiser window on [-1, 1] (zero outside)."""
+    inside = np.abs(x) < 1.0
+    return np.where(inside, np.i0(KAISER_BETA * np.sqrt(np.clip(1.0 - x * x, 0.0, None))) / np.i0(KAISER_BETA), 0.0)
+
+
+def resample(samples: np.ndarray, orig_rate: int, target_rate: int) -> np.ndarray:
+    """Band-limited resampling of mono ``samples`` from ``orig_rate`` to ``target_rate`` Hz (positive integers).
+
+    Output length is ``ceil(len * target / orig)``; output sample ``n`` sits at input time ``n * orig / target``.
+    The kernel is computed once per distinct fractional offset (``target / gcd`` of them at most), so the
+    common rate pairs cost one gather and one dot product per output sample.
+    """
+    orig_rate, target_rate = int(orig_rate), int(target_rate)
+    if orig_rate <= 0 or target_rate <= 0:
+        raise ValueError(f"resample: rates must be positive integers, got {orig_rate} -> {target_rate}")
+    x = np.asarray(samples, dtype=np.float64)
+    if orig_rate == target_rate or x.size == 0:
+        return x.astype(np.float32)
+    cutoff = ROLLOFF * min(orig_rate, target_rate) / (2.0 * orig_rate)  # cycles per input sample
+    half = math.ceil(FILTER_ZEROS / (2.0 * cutoff))                     # kernel half-width, input samples
+    n_out = -(-x.size * target_rate // orig_rate)
+    pad = half + 2
+    padded = np.pad(x, (pad, pad))
+    taps = np.arange(-half, half + 2)
+    out = np.empty(n_out)
+    for start in range(0, n_out, RESAMPLE_BLOCK):
+        num = np.arange(start, min(start + RESAMPLE_BLOCK, n_out), dtype=np.int64) * orig_rate
+        base, frac = np.divmod(num, target_rate)                        # input position = base + frac / target
+        phases, which = np.unique(frac, return_inverse=True)
+        dist = phases[:, None] / target_rate - taps[None, :]            # (phase, tap) distance in input samples
+        table = 2.0 * cutoff * np.sinc(2.0 * cutoff * dist) * _kaiser(dist / (half + 1))
+        window = padded[base[:, None] + taps[None, :] + pad]
+        out[start:start + num.size] = np.einsum("ij,ij->i", table[which], window)
+    return out.astype(np.float32)
+
+
+def load_audio(data: bytes, rate: int = MODEL_RATE) -> np.ndarray:
+    """WAV bytes -> mono float32 samples at ``rate`` (the service's and the data loader's entry point)."""
+    samples, orig = decode_wav(data)
+    return resample(samples, orig, rate)
+
+
+def n_frames(n_samples: int, params: dict) -> int:
+    """Spectrogram frames for ``n_samples`` samples: ``1 + n_samples // hop``."""
+    return 1 + n_samples // params["hop"]
+
+
+def frame_times(count: int, params: dict) -> np.ndarray:
+    """Centre time (seconds) of each of ``count`` spectrogram frames: ``t * hop / sample_rate``."""
+    return np.arange(count) * params["hop"] / params["sample_rate"]
+
+
+def spectrogram(samples: np.ndarray | torch.Tensor, params: dict = SPECTROGRAM_DEFAULTS) -> torch.Tensor:
+    """Normalised log-power spectrogram ``(..., n_frames, n_fft // 2 + 1)`` of ``(..., n_samples)`` audio.
+
+    ``samples`` must already be at ``params['sample_rate']`` (see :func:`load_audio`). Power is in dB with a
+    -100 dB floor; ``normalize`` then standardises every bin (``per_bin``) or the whole utterance
+    (``global``) over time, or leaves dB values (``none``).
+    """
+    if params["window"] not in WINDOWS or params["normalize"] not in NORMALIZATIONS:
+        raise ValueError(f"spectrogram: window must be one of {sorted(WINDOWS)} and normalize one of "
+                         f"{NORMALIZATIONS}, got {params['window']!r} / {params['normalize']!r}")
+    import torch
+
+    x = torch.as_tensor(samples, dtype=torch.float32)
+    n_fft, hop = params["n_fft"], params["hop"]
+    lead = x.shape[:-1]
+    spec = torch.stft(x.reshape(-1, x.shape[-1]), n_fft=n_fft, hop_length=hop, win_length=n_fft,
+                      window=getattr(torch, WINDOWS[params["window"]])(n_fft, dtype=torch.float32), center=True,
+                      pad_mode="constant", return_complex=True)
+    db = 10.0 * torch.log10(spec.abs().square().clamp_min(LOG_FLOOR)).transpose(1, 2)  # (batch, frames, bins)
+    if params["normalize"] == "per_bin":
+        db = (db - db.mean(dim=1, keepdim=True)) / db.std(dim=1, keepdim=True, correction=0).clamp_min(STD_FLOOR)
+    elif params["normalize"] == "global":
+        db = (db - db.mean(dim=(1, 2), keepdim=True)) / db.std(dim=(1, 2), keepdim=True,
+                                                                correction=0).clamp_min(STD_FLOOR)
+    return db.reshape(*lead, *db.shape[1:])

@@ -1,0 +1,284 @@
+"""Audio I/O, resampling, spectrogram, and the trigger-word generator: recipe, labels, determinism, held-out voices."""
+
+import json
+import struct
+import zlib
+
+import numpy as np
+import pytest
+import torch
+
+from pipelines.data.audio import (
+    SPECTROGRAM_DEFAULTS,
+    decode_wav,
+    encode_wav,
+    frame_times,
+    load_audio,
+    n_frames,
+    resample,
+    spectrogram,
+)
+from pipelines.data.trigger_word import (
+    Sources,
+    all_speakers,
+    check_params,
+    frame_labels,
+    make_clip,
+    place_segments,
+    voice_of,
+    write_dataset,
+)
+
+
+def _wav(payload: bytes, tag: int, channels: int, rate: int, bits: int, extensible: bool = False) -> bytes:
+    """A WAV file built by hand, so the decoder is tested against the format, not against itself."""
+    align = channels * ((bits + 7) // 8)
+    fmt = struct.pack("<HHIIHH", 0xFFFE if extensible else tag, channels, rate, rate * align, align, bits)
+    if extensible:
+        guid_tail = b"\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71"
+        fmt += struct.pack("<HHI", 22, bits, 0) + struct.pack("<H", tag) + guid_tail
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(payload)) + payload
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def _encode(x: np.ndarray, kind: str) -> tuple[bytes, int, int]:
+    """Interleaved samples in ``kind`` encoding: (payload, format tag, bits)."""
+    if kind == "pcm8":
+        return np.round(x * 128 + 128).astype(np.uint8).tobytes(), 1, 8
+    if kind == "pcm16":
+        return np.round(x * 32767).astype("<i2").tobytes(), 1, 16
+    if kind == "pcm24":
+        ints = np.round(x * (2**23 - 1)).astype("<i4")
+        return ints.view(np.uint8).reshape(-1, 4)[:, :3].tobytes(), 1, 24
+    if kind == "pcm32":
+        return np.round(x * (2**31 - 1)).astype("<i4").tobytes(), 1, 32
+    return x.astype("<f4").tobytes(), 3, 32
+
+
+TOLERANCE = {"pcm8": 0.5 / 128 + 1e-6, "pcm16": 1e-4, "pcm24": 1e-6, "pcm32": 1e-6, "float32": 1e-7}
+
+
+def _sine(freq: float, rate: int, seconds: float = 0.5, amp: float = 0.8) -> np.ndarray:
+    return amp * np.sin(2 * np.pi * freq * np.arange(round(rate * seconds)) / rate)
+
+
+@pytest.mark.parametrize("kind", sorted(TOLERANCE))
+@pytest.mark.parametrize("rate", [8000, 22050, 48000])
+@pytest.mark.parametrize("extensible", [False, True])
+def test_decode_every_encoding_round_trips(kind, rate, extensible):
+    x = _sine(440.0, rate)
+    payload, tag, bits = _encode(x, kind)
+    samples, got_rate = decode_wav(_wav(payload, tag, 1, rate, bits, extensible))
+    assert got_rate == rate and samples.dtype == np.float32 and samples.shape == x.shape
+    assert np.max(np.abs(samples - x)) <= TOLERANCE[kind]
+
+
+def test_stereo_is_mixed_down_and_odd_chunks_are_skipped():
+    left, right = _sine(440.0, 16000), _sine(660.0, 16000, amp=0.4)
+    payload, tag, bits = _encode(np.stack([left, right], axis=1).reshape(-1), "pcm16")
+    data = _wav(payload, tag, 2, 16000, bits)
+    extra = b"LIST" + struct.pack("<I", 3) + b"abc\x00"  # odd-sized chunk before fmt, padded
+    data = data[:4] + struct.pack("<I", struct.unpack("<I", data[4:8])[0] + len(extra)) + data[8:12] + extra + data[12:]
+    samples, _ = decode_wav(data)
+    assert np.max(np.abs(samples - (left + right) / 2)) < 1e-4
+
+
+def test_encode_wav_is_16_bit_pcm_and_round_trips():
+    x = _sine(1000.0, 16000)
+    data = encode_wav(x, 16000)
+    assert struct.unpack("<H", data[20:22])[0] == 1 and struct.unpack("<H", data[34:36])[0] == 16
+    samples, rate = decode_wav(data)
+    assert rate == 16000 and np.max(np.abs(samples - x)) < 1e-4
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b"", "empty"),
+    (b"ID3\x03\x00\x00\x00\x00\x00\x00\x00\x00 an mp3 file", "not a RIFF/WAVE"),
+    (b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00", "corrupt header"),
+    (b"RIFF\x04\x00\x00\x00WAVE", "no 'fmt ' chunk"),
+])
+def test_unreadable_bytes_raise_clear_errors(data, message):
+    with pytest.raises(ValueError, match=message):
+        decode_wav(data)
+
+
+def test_unsupported_encodings_and_rates_raise():
+    x = _sine(440.0, 16000)
+    payload, _, _ = _encode(x, "pcm16")
+    with pytest.raises(ValueError, match="unsupported encoding"):
+        decode_wav(_wav(payload, 2, 1, 16000, 16))          # Microsoft ADPCM tag
+    with pytest.raises(ValueError, match="unsupported encoding"):
+        decode_wav(_wav(payload, 1, 1, 16000, 12))          # 12-bit PCM
+    with pytest.raises(ValueError, match="sample rate"):
+        decode_wav(_wav(payload, 1, 1, 96000, 16))
+    with pytest.raises(ValueError, match="no samples"):
+        decode_wav(_wav(b"", 1, 1, 16000, 16))
+    with pytest.raises(ValueError, match="no 'data' chunk"):
+        decode_wav(_wav(payload, 1, 1, 16000, 16)[:36])
+
+
+@pytest.mark.parametrize(("orig", "target"), [(44100, 16000), (22050, 16000), (8000, 16000), (16000, 8000),
+                                              (48000, 16000), (16000, 17920)])
+def test_resampling_keeps_a_sines_frequency_and_amplitude(orig, target):
+    y = resample(_sine(1000.0, orig, seconds=1.0), orig, target)
+    assert len(y) == target
+    spectrum = np.abs(np.fft.rfft(y * np.hanning(len(y))))
+    assert np.argmax(spectrum) * target / len(y) == pytest.approx(1000.0, abs=2.0)
+    reference = _sine(1000.0, target, seconds=1.0)
+    inner = slice(target // 20, -target // 20)                 # away from the edges
+    assert np.max(np.abs(y[inner] - reference[inner])) < 1e-3
+
+
+def test_resampling_removes_what_the_target_rate_cannot_hold():
+    y = resample(_sine(12000.0, 44100, seconds=1.0), 44100, 16000)  # above the 8 kHz Nyquist frequency
+    assert np.sqrt(np.mean(y[1000:-1000] ** 2)) < 1e-3
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 22050, 44100])
+@pytest.mark.parametrize("seconds", [0.01, 1.0, 2.37])
+def test_spectrogram_shape_matches_the_documented_formula(rate, seconds):
+    params = {**SPECTROGRAM_DEFAULTS, "sample_rate": rate, "n_fft": 512 if rate > 16000 else 256,
+              "hop": rate // 100}
+    n = round(rate * seconds)
+    spec = spectrogram(np.random.default_rng(0).standard_normal(n).astype(np.float32), params)
+    assert spec.shape == (1 + n // params["hop"], params["n_fft"] // 2 + 1) == (n_frames(n, params), spec.shape[1])
+    assert torch.isfinite(spec).all()
+    batch = spectrogram(torch.zeros(3, n), params)
+    assert batch.shape == (3, *spec.shape) and torch.all(batch == 0)      # silence normalises to zeros
+
+
+def test_spectrogram_defaults_and_frame_times_locate_a_tone_burst():
+    x = np.zeros(16000, dtype=np.float32)
+    x[8000:9600] = _sine(2000.0, 16000, seconds=0.1)
+    spec = spectrogram(load_audio(encode_wav(x, 16000)), {**SPECTROGRAM_DEFAULTS, "normalize": "none"})
+    assert spec.shape == (101, 201)
+    loud = frame_times(spec.shape[0], SPECTROGRAM_DEFAULTS)[spec[:, 50] > spec[:, 50].max() - 10]  # bin 50 = 2 kHz
+    assert loud.min() >= 0.48 and loud.max() <= 0.62
+
+
+def test_spectrogram_rejects_unknown_options():
+    with pytest.raises(ValueError, match="window"):
+        spectrogram(np.zeros(1600), {**SPECTROGRAM_DEFAULTS, "window": "blackman"})
+
+
+def test_placement_never_overlaps():
+    for trial in range(200):
+        rng = np.random.default_rng(trial)
+        lengths = [int(v) for v in rng.integers(100, 4000, size=int(rng.integers(1, 12)))]
+        starts = place_segments(rng, lengths, 16000, 50)
+        spans = sorted((s, s + n) for s, n in zip(starts, lengths, strict=True) if s is not None)
+        assert all(0 <= a and b <= 16000 for a, b in spans)
+        assert all(b1 + 50 <= a2 for (_, b1), (a2, _) in zip(spans, spans[1:], strict=False))
+
+
+def test_frame_labels_follow_the_course():
+    y = frame_labels([1.0, 5.0], count=1001, frame_period_s=0.01, window_s=0.364)
+    ones = np.flatnonzero(y)
+    assert ones.tolist() == list(range(101, 137)) + list(range(501, 537))
+    course = frame_labels([2.0], count=1375, frame_period_s=10 / 1375, window_s=50 * 10 / 1375)
+    assert int(course.sum()) == 50 and course[275] == 0 and course[276] == 1
+
+
+PARAMS = {"seed": 5, "n_train": 3, "n_dev": 1, "n_test": 2, "negatives_only_minutes": 0.25, "clip_seconds": 4.0,
+          "max_positives": 2, "max_negatives": 2, "test_voices": ["en-029", "flite-rms"]}
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("word_cache")
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory, cache):
+    out = tmp_path_factory.mktemp("tw")
+    summary = write_dataset({**PARAMS, "cache_dir": str(cache)}, out, workers=1)
+    return out, summary
+
+
+def _records(out, split):
+    return json.loads((out / f"{split}.json").read_text())
+
+
+def test_same_seed_same_json_and_wav_bytes(dataset, cache, tmp_path):
+    out, summary = dataset
+    again = write_dataset({**PARAMS, "cache_dir": str(cache)}, tmp_path / "again", workers=2)
+    assert again == summary and summary["negatives_only_clips"] == 4
+    for split in ("train", "dev", "test", "negatives_only"):
+        assert (tmp_path / "again" / f"{split}.json").read_bytes() == (out / f"{split}.json").read_bytes()
+        for record in _records(out, split):
+            assert (tmp_path / "again" / record["file"]).read_bytes() == (out / record["file"]).read_bytes()
+    other = write_dataset({**PARAMS, "n_dev": 0, "n_test": 0, "negatives_only_minutes": 0, "cache_dir": str(cache)},
+                          tmp_path / "other", seed=6, workers=1)
+    assert other["train_clips"] == 3
+    assert _records(tmp_path / "other", "train") != _records(out, "train")
+
+
+def test_held_out_voices_never_reach_train_or_dev(dataset):
+    out, _ = dataset
+    held_out = set(PARAMS["test_voices"])
+    for split in ("train", "dev"):
+        for record in _records(out, split):
+            assert not {voice_of(v) for v in record["voices"]} & held_out
+    for split in ("test", "negatives_only"):
+        for record in _records(out, split):
+            assert {voice_of(v) for v in record["voices"]} <= held_out
+    assert all(not r["activate_ends_s"] for r in _records(out, "negatives_only"))
+
+
+def test_records_and_wavs_agree(dataset):
+    out, _ = dataset
+    for split in ("train", "dev", "test", "negatives_only"):
+        for record in _records(out, split):
+            samples, rate = decode_wav((out / record["file"]).read_bytes())
+            assert rate == 16000 and len(samples) == round(record["duration_s"] * rate)
+            events = sorted(record["activates"] + record["negatives"], key=lambda e: e["start_s"])
+            assert all(a["end_s"] + 0.05 <= b["start_s"] + 1e-3 for a, b in zip(events, events[1:], strict=False))
+            assert record["activate_ends_s"] == sorted(e["end_s"] for e in record["activates"])
+            assert all(e["word"] == "activate" for e in record["activates"])
+            assert all(0 <= e["start_s"] < e["end_s"] <= record["duration_s"] for e in events)
+
+
+def test_labels_line_up_with_the_inserted_audio(cache):
+    """With a silent background and no effects, the audio is loud exactly inside the recorded word spans."""
+    params = check_params({**PARAMS, "background_kinds": ["silence"], "p_reverb": 0.0, "p_telephone": 0.0,
+                           "p_tilt": 0.0, "max_positives": 3, "max_negatives": 0}, 0)
+    src = Sources(tuple(s for s in all_speakers() if voice_of(s) == "en-us"), (), (), (), str(cache), 16000, 0.0)
+    checked = 0
+    for i in range(3):
+        x, record = make_clip(params, src, np.random.default_rng(i), positives=True)
+        inside = np.zeros(len(x), dtype=bool)
+        for e in record["activates"]:
+            span = x[round(e["start_s"] * 16000):round(e["end_s"] * 16000)]
+            assert np.sqrt(np.mean(span**2)) > 100 * 10 ** (-90 / 20)
+            inside[round(e["start_s"] * 16000) - 80:round(e["end_s"] * 16000) + 80] = True
+            checked += 1
+        assert np.max(np.abs(x[~inside]), initial=0.0) < 1e-3
+        y = frame_labels(record["activate_ends_s"], 401, 0.01, record["label_window_s"])
+        assert all(y[int(end * 100) + 1] == 1 for end in record["activate_ends_s"] if end < 3.99)
+    assert checked > 0
+
+
+def test_real_recordings_are_mixed_in_and_split_by_name(tmp_path, cache):
+    folders = {name: tmp_path / name for name in ("positives", "negatives", "backgrounds")}
+    for name, folder in folders.items():
+        folder.mkdir()
+        held_out = [zlib.crc32(f"{name}_{k}.wav".encode()) % 5 == 0 for k in range(10)]
+        assert any(held_out) and not all(held_out)   # both sides get recordings
+        for k in range(10):
+            seconds = 2.0 if name == "backgrounds" else 0.4
+            (folder / f"{name}_{k}.wav").write_bytes(encode_wav(_sine(300.0 + 50 * k, 22050, seconds), 22050))
+    params = {**PARAMS, **{k: str(v) for k, v in folders.items()}, "real_fraction": 1.0, "cache_dir": str(cache),
+              "n_train": 2, "n_dev": 0, "n_test": 2, "negatives_only_minutes": 0}
+    write_dataset(params, tmp_path / "out", workers=1)
+    for split in ("train", "test"):
+        for record in _records(tmp_path / "out", split):
+            names = [v for v in record["voices"] + [record["background"]["kind"]]]
+            assert all(n.startswith("real:") for n in names)
+            assert all((zlib.crc32(n.removeprefix("real:").encode()) % 5 == 0) == (split == "test") for n in names)
+
+
+def test_bad_params_name_the_key():
+    with pytest.raises(ValueError, match="test_voices"):
+        check_params({**PARAMS, "test_voices": ["en-xx"]}, 0)
+    with pytest.raises(ValueError, match="n_train"):
+        check_params({**PARAMS, "n_train": -1}, 0)
