@@ -32,7 +32,7 @@ def tiny_model_dir(tmp_path_factory, smoke_params, smoke_data) -> Path:
     """A model dir as TorchServe unpacks it: model.pt (untrained smoke-size network) + service.json."""
     import json
 
-    from pipelines.serving.package import model_config
+    from pipelines.serving.package import service_config
     from pipelines.tasks.translation import TranslationTask
 
     task = TranslationTask(smoke_params["translation"])
@@ -43,7 +43,5 @@ def tiny_model_dir(tmp_path_factory, smoke_params, smoke_data) -> Path:
     torch.save({"model_name": "translation", "config": task.model_config(), "meta": task.meta,
                 "state_dict": model.state_dict(), "params": smoke_params["translation"], "run": "test"},
                out / "model.pt")
-    svc = smoke_params["serve"]["services"]["translation"]
-    service = {k: v for k, v in svc.items() if k not in model_config(svc)}
-    (out / "service.json").write_text(json.dumps({**service, "decode": smoke_params["translation"]["decode"]}))
+    (out / "service.json").write_text(json.dumps(service_config("translation", smoke_params)))
     return out

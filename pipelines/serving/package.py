@@ -27,6 +27,18 @@ def _copy_package(name: str, dest: Path) -> None:
     shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
+# serve.services.<name> keys that go to TorchServe (model_config.yaml); the rest go to the handler.
+TORCHSERVE_KEYS = ("workers", "batch_size", "max_batch_delay_ms", "timeout_s")
+
+
+def service_config(service: str, params: dict) -> dict:
+    """The handler's ``service.json``: its input limits and threads, plus the model's decode settings."""
+    model = registry.services()[service].name
+    svc = params["serve"]["services"][service]
+    return {"service": service, **{k: v for k, v in svc.items() if k not in TORCHSERVE_KEYS},
+            **({"decode": params[model]["decode"]} if "decode" in params[model] else {})}
+
+
 def model_config(svc: dict) -> dict:
     """TorchServe's per-model config (read from the .mar at start)."""
     return {
@@ -46,15 +58,13 @@ def package(service: str, params: dict, model_file: Path | None, store: Path) ->
     if not model_file.is_file():
         raise FileNotFoundError(f"{model_file} does not exist: train {spec.name} first (dvc repro)")
     svc = params["serve"]["services"][service]
-    service_json = {"service": service, **{k: v for k, v in svc.items() if k not in model_config(svc)},
-                    **({"decode": params[spec.name]["decode"]} if "decode" in params[spec.name] else {})}
     store.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         stage = Path(tmp) / "extra"
         stage.mkdir()
         for pkg in ("pipelines", "services"):
             _copy_package(pkg, stage)
-        (Path(tmp) / "service.json").write_text(json.dumps(service_json, indent=2))
+        (Path(tmp) / "service.json").write_text(json.dumps(service_config(service, params), indent=2))
         (Path(tmp) / "model_config.yaml").write_text(yaml.safe_dump(model_config(svc)))
         cmd = [
             tool("torch-model-archiver"), "--model-name", service, "--version", file_hash(model_file),

@@ -54,6 +54,7 @@ def test_images_and_boxes_are_valid_coco(dataset):
                 assert im.size == (image["width"], image["height"]) and im.format == "JPEG"
             assert 200 <= image["width"] <= 480 and 200 <= image["height"] <= 480
             sizes[image["id"]] = im.size
+        assert coco["annotations"], f"{split}: no objects annotated"
         per_image = np.bincount([a["image_id"] for a in coco["annotations"]], minlength=len(sizes) + 1)
         assert per_image.max() <= PARAMS["max_objects"]
         for ann in coco["annotations"]:
