@@ -77,8 +77,14 @@ def params_show(ctx: click.Context) -> None:
 @click.option("--seed", type=int, default=None, help="Random seed (default: the dataset's params seed).")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Output directory (default: the dataset's params `out`).")
+@click.option("--backgrounds", type=click.Path(file_okay=False), default=None,
+              help="Folder of background photos (detection) or recordings (trigger_word).")
+@click.option("--positives", type=click.Path(file_okay=False), default=None,
+              help="Folder of real trigger-word recordings mixed into the synthesis (trigger_word).")
+@click.option("--negatives", type=click.Path(file_okay=False), default=None,
+              help="Folder of real non-trigger-word recordings (trigger_word).")
 @click.pass_context
-def data_cmd(ctx: click.Context, dataset: str, seed: int | None, out: str | None) -> None:
+def data_cmd(ctx: click.Context, dataset: str, seed: int | None, out: str | None, **folders) -> None:
     """Generate DATASET deterministically from its seed, in its standard format."""
     from pipelines.data import DATASETS
 
@@ -86,6 +92,14 @@ def data_cmd(ctx: click.Context, dataset: str, seed: int | None, out: str | None
         raise CliError(f"unknown dataset {dataset!r}; known: {', '.join(sorted(DATASETS))}")
     spec = DATASETS[dataset]
     params = section(_params(ctx), spec.params_section)
+    for key, folder in folders.items():
+        if folder is None:
+            continue
+        if key not in params:
+            raise CliError(f"dataset {dataset!r} takes no --{key} folder")
+        if not Path(folder).is_dir():
+            raise CliError(f"--{key} {folder}: not a directory")
+        params[key] = folder
     out_dir = Path(out or params["out"])
     summary = spec.write(params, out_dir, seed)
     click.echo(f"wrote {dataset} to {out_dir}: {json.dumps(summary)}")

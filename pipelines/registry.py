@@ -58,3 +58,36 @@ register(ModelSpec(
     service="translation",
     also=("unseen_formats.exact_match", "test.bleu"),
 ))
+register(ModelSpec(
+    name="detection",
+    course="C4W3",
+    title="YOLO object detection (k-means anchors, YOLO loss, NMS) of street objects on real photos",
+    dataset="detection",
+    task="pipelines.tasks.detection:DetectionTask",
+    headline="test.map50",
+    course_figure="n/a: the notebook runs pretrained YOLOv2 weights on a few images and reports no mAP",
+    service="detection",
+    also=("test.map",),
+))
+register(ModelSpec(
+    name="face",
+    course="C4W4",
+    title="FaceNet-style face recognition: Inception CNN, triplet loss, verification and one-shot identification",
+    dataset="face",
+    task="pipelines.tasks.face:FaceTask",
+    headline="test.verification_accuracy",
+    course_figure="n/a: the notebook loads pretrained FaceNet weights and checks a handful of faces",
+    service="face",
+    also=("test.identification_top1", "test.tar_at_far_1e-3"),
+))
+register(ModelSpec(
+    name="trigger_word",
+    course="C5W3",
+    title='Trigger word detection: "activate" in 10 s clips, Conv1D + GRU over torch.stft spectrograms',
+    dataset="trigger_word",
+    task="pipelines.tasks.trigger_word:TriggerWordTask",
+    headline="test.recall",
+    course_figure="n/a: the notebook trains on 32 clips and shows predictions on two recordings",
+    service="trigger_word",
+    also=("test.precision", "test.false_accepts_per_hour"),
+))

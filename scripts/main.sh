@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: set up, reproduce every pipeline (dvc repro), start the services, print example
 # requests and their answers.
-#   bash scripts/main.sh          # default profile (params.yaml): good models, ~15 min on 2 cores
+#   bash scripts/main.sh          # default profile (params.yaml): good models, about 1.5 h on 2 cores
 #   bash scripts/main.sh smoke    # smoke profile in build/smoke (tiny data, 1 epoch, ~2 min)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,17 +30,6 @@ cat reports/scoreboard.md
 echo "== dlzoo serve start"
 dlzoo serve stop >/dev/null 2>&1 || true
 dlzoo serve start
-token="$(dlzoo serve token)"
 echo "== example requests"
-for text in "3 May 1979" "tuesday 5 april 2016" "03.05.79" "5/3/1979" "MAY 3 1979" "the 21st of June, 2001"; do
-  printf '%-24s -> ' "$text"
-  curl -s -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-    -d "{\"text\": \"$text\"}" http://127.0.0.1:8080/predictions/translation
-  echo
-done
-printf '%-24s -> ' "(no token)"
-curl -s -o /dev/null -w '%{http_code}\n' -d '{"text": "3 May 1979"}' http://127.0.0.1:8080/predictions/translation
-printf '%-24s -> ' '{"text": ""}'
-curl -s -w ' (%{http_code})\n' -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-  -d '{"text": ""}' http://127.0.0.1:8080/predictions/translation
+python "$root/scripts/examples.py"
 echo "== services are running; stop them with: cd $PWD && dlzoo serve stop"

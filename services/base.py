@@ -1,7 +1,8 @@
 """The one TorchServe base handler: input validation, JSON errors, metrics and timing.
 
 A service subclasses :class:`BaseHandler` and overrides only ``parse`` (one request body -> a valid
-item, or :class:`ClientError`) and ``predict`` (a batch of items -> one JSON-able answer each).
+item, or :class:`ClientError`) and ``predict`` (a batch of items -> one JSON-able answer each, or a
+:class:`ClientError` for an item that turns out wrong only while predicting, e.g. an unknown name).
 Everything else lives here:
 
 * a client's mistake answers ``4xx {"error": "..."}`` for that request alone; the rest of the batch
@@ -119,7 +120,10 @@ class BaseHandler:
             try:
                 outputs = self.predict([item for _, item in valid])
                 for (idx, _), out in zip(valid, outputs, strict=True):
-                    answers[idx] = out
+                    if isinstance(out, ClientError):  # one item's own 4xx, found while predicting
+                        answers[idx], statuses[idx] = {"error": out.message}, out.status
+                    else:
+                        answers[idx] = out
             except ClientError as err:  # a batch-level client error (rare): applies to all valid items
                 for idx, _ in valid:
                     answers[idx], statuses[idx] = {"error": err.message}, err.status

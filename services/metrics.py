@@ -22,3 +22,16 @@ REQUESTS = Counter("dlzoo_requests", "Requests by service and HTTP status", ["se
 def observe(service: str, status: int, seconds: float) -> None:
     REQUEST_LATENCY.labels(service=service).observe(seconds)
     REQUESTS.labels(service=service, status=str(status)).inc()
+
+
+# Detection: how many objects an image holds and of which class (drift shows here before in accuracy).
+DETECTIONS_PER_IMAGE = Histogram(
+    "dlzoo_detections_per_image", "Detections returned for one image", ["service"],
+    buckets=(0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 100, 300))
+DETECTIONS = Counter("dlzoo_detections", "Detections returned, by class", ["service", "label"])
+
+
+def observe_detections(service: str, labels: list[str]) -> None:
+    DETECTIONS_PER_IMAGE.labels(service=service).observe(len(labels))
+    for label in labels:
+        DETECTIONS.labels(service=service, label=label).inc()

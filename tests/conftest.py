@@ -45,3 +45,29 @@ def tiny_model_dir(tmp_path_factory, smoke_params, smoke_data) -> Path:
                out / "model.pt")
     (out / "service.json").write_text(json.dumps(service_config("translation", smoke_params)))
     return out
+
+
+DETECTION_CLASSES = ["car", "bicycle", "pedestrian", "stop_sign"]
+
+
+@pytest.fixture(scope="session")
+def tiny_detection_dir(tmp_path_factory, smoke_params) -> Path:
+    """A detection model dir as TorchServe unpacks it: an untrained smoke-size YOLO + service.json."""
+    import json
+
+    from pipelines.models.yolo import YoloConfig
+    from pipelines.serving.package import service_config
+    from pipelines.tasks.detection import DetectionTask
+
+    m = smoke_params["detection"]["model"]
+    config = YoloConfig(num_classes=len(DETECTION_CLASSES), anchors=[[12, 12], [30, 40], [80, 60]],
+                        input_size=m["input_size"], width=m["width"]).to_dict()
+    torch.manual_seed(0)
+    model = DetectionTask.build_model(config)
+    out = tmp_path_factory.mktemp("detection_dir")
+    torch.save({"model_name": "detection", "config": config, "meta": {"categories": DETECTION_CLASSES,
+                                                                       "anchors": config["anchors"]},
+                "state_dict": model.state_dict(), "params": smoke_params["detection"], "run": "test"},
+               out / "model.pt")
+    (out / "service.json").write_text(json.dumps(service_config("detection", smoke_params)))
+    return out

@@ -458,6 +458,29 @@ def frame_labels(activate_ends_s: list[float], count: int, frame_period_s: float
     return y
 
 
+def spoken_clip(words: list[tuple[str, float]], speaker: str, seconds: float = 10.0, rate: int = 16_000,
+                snr_db: float = 20.0, seed: int = 0, cache_dir: str | None = None) -> np.ndarray:
+    """A clip where ``speaker`` says each ``(word, end_s)`` so that it *ends* at ``end_s``, over pink noise
+    ``snr_db`` below the speech: a known-answer input for the service and its checks.
+
+        samples = spoken_clip([("activate", 3.0), ("coffee", 5.0), ("activate", 7.0)], "en-gb-scotland+m3")
+    """
+    cache = cache_dir or str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "dlzoo" /
+                             "trigger_word")
+    rng = np.random.default_rng(seed)
+    n = round(seconds * rate)
+    speech = np.zeros(n)
+    level = -20.0
+    for word, end_s in words:
+        x = synthesize(Rendition(speaker, word, 1, 1), cache, rate)
+        end = round(end_s * rate)
+        if end - len(x) < 0 or end > n:
+            raise ValueError(f"spoken_clip: {word!r} ending at {end_s} s does not fit in {seconds} s")
+        speech[end - len(x):end] += at_level(x, level)
+    mix = speech + at_level(coloured_noise(rng, n, 1.0), level - snr_db)
+    return (mix * min(1.0, PEAK / max(float(np.max(np.abs(mix))), 1e-9))).astype(np.float32)
+
+
 _WORKER: dict[str, object] = {}
 
 

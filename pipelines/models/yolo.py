@@ -44,6 +44,9 @@ class YoloConfig:
     base_channels: int = 16    # channels of the stem at width 1; each stride-2 stage doubles them
     depths: tuple[int, ...] = (1, 1, 2, 1)  # residual blocks per stage after the stem; len = log2(stride)
     leaky_slope: float = 0.1
+    # YOLOv5's assignment: a box also trains the two neighbouring cells nearest its centre, whose
+    # centres then reach -0.5..1.5 cells (2 sigmoid - 0.5): three times the positives per box.
+    neighbour_cells: bool = False
 
     def __post_init__(self) -> None:
         self.anchors = [(float(w), float(h)) for w, h in self.anchors]
@@ -175,13 +178,15 @@ def kmeans_anchors(wh: np.ndarray, k: int, seed: int = 0, iters: int = 300) -> n
 
 
 def build_targets(boxes_list: list, labels_list: list, anchors: torch.Tensor | list, grid: int, stride: int,
-                  match_iou: float | None = None) -> dict[str, torch.Tensor]:
+                  match_iou: float | None = None, neighbour_cells: bool = False) -> dict[str, torch.Tensor]:
     """Ground truth of a batch -> dense targets on the ``(B, K, S, S)`` prediction layout.
 
     ``boxes_list[b]`` is ``(N_b, 4)`` xyxy in input pixels, ``labels_list[b]`` ``(N_b,)``. A box is
     assigned to the cell holding its centre and to its best anchor by centred IoU, plus every anchor
     with IoU > ``match_iou`` when given. If two boxes claim the same (cell, anchor), the better-fitting
-    one wins. Returns ``mask`` (B, K, S, S) bool, ``txy`` (.., 2) centre offsets in the cell, ``twh``
+    one wins. With ``neighbour_cells`` the match is repeated in the horizontal and the vertical neighbour
+    cell nearest the centre (YOLOv5), with offsets beyond the cell (-0.5..1.5).
+    Returns ``mask`` (B, K, S, S) bool, ``txy`` (.., 2) centre offsets in the cell, ``twh``
     (.., 2) ``log(box / anchor)``, ``labels`` (..) long, ``weight`` (..) ``2 - box area / input area``
     (small boxes count more: a pixel off matters more to their IoU), and ``gt_boxes`` (B, M, 4) with
     ``gt_valid`` (B, M), every box padded, for the loss's ignore rule.
@@ -209,13 +214,26 @@ def build_targets(boxes_list: list, labels_list: list, anchors: torch.Tensor | l
     if match_iou is not None:
         match |= iou > match_iou
     box_i, anchor_i = match.nonzero(as_tuple=True)
-    flat = ((image[box_i] * K + anchor_i) * grid + cell[box_i, 1]) * grid + cell[box_i, 0]
+    cells = cell[box_i]
+    if neighbour_cells:
+        frac = centre[box_i] - cells
+        step = torch.where(frac < 0.5, -1, 1)  # towards the nearer neighbour, per axis
+        extra_x, extra_y = cells.clone(), cells.clone()
+        extra_x[:, 0] += step[:, 0]
+        extra_y[:, 1] += step[:, 1]
+        inside_x = (extra_x[:, 0] >= 0) & (extra_x[:, 0] < grid)
+        inside_y = (extra_y[:, 1] >= 0) & (extra_y[:, 1] < grid)
+        box_i = torch.cat([box_i, box_i[inside_x], box_i[inside_y]])
+        anchor_i = torch.cat([anchor_i, anchor_i[inside_x], anchor_i[inside_y]])
+        cells = torch.cat([cells, extra_x[inside_x], extra_y[inside_y]])
+    flat = ((image[box_i] * K + anchor_i) * grid + cells[:, 1]) * grid + cells[:, 0]
     # Sort by IoU, then (stably) by slot: the first of each run of equal slots is its best claimant.
     order = iou[box_i, anchor_i].argsort(descending=True, stable=True)
     order = order[flat[order].argsort(stable=True)]
     first = torch.ones_like(order, dtype=torch.bool)
     first[1:] = flat[order][1:] != flat[order][:-1]
-    box_i, anchor_i, flat = box_i[order[first]], anchor_i[order[first]], flat[order[first]]
+    keep = order[first]
+    box_i, anchor_i, flat, cells = box_i[keep], anchor_i[keep], flat[keep], cells[keep]
 
     n = B * K * grid * grid
     mask = torch.zeros(n, dtype=torch.bool, device=device)
@@ -223,7 +241,7 @@ def build_targets(boxes_list: list, labels_list: list, anchors: torch.Tensor | l
     target_labels = torch.zeros(n, dtype=torch.long, device=device)
     weight = torch.zeros(n, device=device)
     mask[flat] = True
-    txy[flat] = (centre - cell)[box_i].clamp(0, 1)
+    txy[flat] = (centre[box_i] - cells).clamp(-0.5, 1.5) if neighbour_cells else (centre[box_i] - cells).clamp(0, 1)
     twh[flat] = torch.log(wh[box_i] / anchors[anchor_i])
     target_labels[flat] = labels[box_i]
     weight[flat] = 2 - wh[box_i].prod(1) / float(grid * stride) ** 2
@@ -233,12 +251,18 @@ def build_targets(boxes_list: list, labels_list: list, anchors: torch.Tensor | l
             "gt_boxes": gt_boxes, "gt_valid": gt_valid}
 
 
-def pred_boxes(pred: torch.Tensor, anchors: torch.Tensor, stride: int) -> torch.Tensor:
+def centre_offset(txy: torch.Tensor, neighbour_cells: bool = False) -> torch.Tensor:
+    """Raw ``(tx, ty)`` -> the centre's offset in its cell: ``sigmoid`` (0..1), or ``2 sigmoid - 0.5``
+    (-0.5..1.5) when neighbouring cells are trained too."""
+    return 2 * torch.sigmoid(txy) - 0.5 if neighbour_cells else torch.sigmoid(txy)
+
+
+def pred_boxes(pred: torch.Tensor, anchors: torch.Tensor, stride: int, neighbour_cells: bool = False) -> torch.Tensor:
     """Raw predictions ``(B, K, H, W, 5 + C)`` -> boxes ``(B, K, H, W, 4)`` xyxy in input pixels."""
     H, W = pred.shape[2:4]
     ys, xs = torch.meshgrid(torch.arange(H, device=pred.device), torch.arange(W, device=pred.device), indexing="ij")
     cells = torch.stack([xs, ys], -1).to(pred.dtype)
-    centre = (torch.sigmoid(pred[..., 0:2]) + cells) * stride
+    centre = (centre_offset(pred[..., 0:2], neighbour_cells) + cells) * stride
     size = anchors.to(pred).view(1, -1, 1, 1, 2) * torch.exp(pred[..., 2:4].clamp(max=MAX_LOG_SCALE))
     return torch.cat([centre - size / 2, centre + size / 2], -1)
 
@@ -255,7 +279,7 @@ def _batched_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 def yolo_loss(pred: torch.Tensor, targets: dict[str, torch.Tensor], anchors: torch.Tensor, stride: int, *,
               coord: float = 5.0, noobj: float = 0.5, obj: float = 1.0, cls: float = 1.0,
-              ignore_iou: float = 0.6) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+              ignore_iou: float = 0.6, neighbour_cells: bool = False) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """YOLOv2's loss of raw predictions against :func:`build_targets`, summed per image, mean over the batch.
 
     Assigned anchors: squared error of ``sigmoid(txy)`` and of ``twh`` (log-space, so a box twice too
@@ -268,13 +292,13 @@ def yolo_loss(pred: torch.Tensor, targets: dict[str, torch.Tensor], anchors: tor
     mask, B = targets["mask"], pred.size(0)
     pos = pred[mask]
     weight = targets["weight"][mask]
-    xy = (weight[:, None] * (torch.sigmoid(pos[:, 0:2]) - targets["txy"][mask]) ** 2).sum()
+    xy = (weight[:, None] * (centre_offset(pos[:, 0:2], neighbour_cells) - targets["txy"][mask]) ** 2).sum()
     wh = (weight[:, None] * (pos[:, 2:4] - targets["twh"][mask]) ** 2).sum()
     obj_pos = F.binary_cross_entropy_with_logits(pos[:, 4], torch.ones_like(pos[:, 4]), reduction="sum")
     cls_loss = F.cross_entropy(pos[:, 5:], targets["labels"][mask], reduction="sum")
 
     with torch.no_grad():
-        boxes = pred_boxes(pred.detach(), anchors, stride).reshape(B, -1, 4)
+        boxes = pred_boxes(pred.detach(), anchors, stride, neighbour_cells).reshape(B, -1, 4)
         iou = _batched_iou(boxes, targets["gt_boxes"]).masked_fill(~targets["gt_valid"][:, None, :], 0)
         negative = ~mask & (iou.max(-1).values <= ignore_iou).view(mask.shape)
     logits = pred[..., 4][negative]
@@ -292,7 +316,7 @@ def yolo_loss(pred: torch.Tensor, targets: dict[str, torch.Tensor], anchors: tor
 @torch.no_grad()
 def decode(pred: torch.Tensor, anchors: torch.Tensor, stride: int, score_threshold: float = 0.25,
            iou_threshold: float = 0.45, max_detections: int = 100,
-           pre_nms_top_k: int = 1000) -> list[dict[str, torch.Tensor]]:
+           pre_nms_top_k: int = 1000, neighbour_cells: bool = False) -> list[dict[str, torch.Tensor]]:
     """Raw predictions -> per image ``{"boxes" (n, 4) xyxy input px, "scores" (n,), "labels" (n,)}``.
 
     Every (anchor, class) pair with ``sigmoid(objectness) * softmax(class) >= score_threshold`` is a
@@ -301,7 +325,7 @@ def decode(pred: torch.Tensor, anchors: torch.Tensor, stride: int, score_thresho
     class-aware NMS; the ``max_detections`` best survivors are returned, best first.
     """
     B, K, H, W, _ = pred.shape
-    boxes = pred_boxes(pred, anchors, stride)
+    boxes = pred_boxes(pred, anchors, stride, neighbour_cells)
     boxes[..., 0::2] = boxes[..., 0::2].clamp(0, W * stride)
     boxes[..., 1::2] = boxes[..., 1::2].clamp(0, H * stride)
     scores = torch.sigmoid(pred[..., 4:5]) * torch.softmax(pred[..., 5:], -1)

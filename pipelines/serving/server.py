@@ -56,6 +56,7 @@ class Server:
     exporter_port: int
     worker_port: int = 9000
     start_timeout_s: float = 180.0
+    face_gallery: Path | None = None  # the face service's SQLite gallery; default <run_dir>/face_gallery.sqlite
 
     @classmethod
     def from_params(cls, params: dict, **overrides) -> Server:
@@ -64,10 +65,12 @@ class Server:
         if (run_dir / STATE_FILE).is_file():  # a running server's ports, as `serve start` chose them
             serve.update(json.loads((run_dir / STATE_FILE).read_text()))
         serve.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(Path(serve["config"]), Path(serve["store"]), Path(serve["run_dir"]).resolve(),
+        run_dir = Path(serve["run_dir"]).resolve()
+        gallery = serve.get("services", {}).get("face", {}).get("gallery") or "face_gallery.sqlite"
+        return cls(Path(serve["config"]), Path(serve["store"]), run_dir,
                    int(serve["inference_port"]), int(serve["management_port"]), int(serve["metrics_port"]),
                    int(serve["exporter_port"]), int(serve.get("worker_port", 9000)),
-                   float(serve.get("start_timeout_s", 180)))
+                   float(serve.get("start_timeout_s", 180)), run_dir / gallery)
 
     # -- paths and environment ----------------------------------------------------------------
     @property
@@ -86,6 +89,8 @@ class Server:
             "LOG_LOCATION": str(self.run_dir / "logs"),
             "METRICS_LOCATION": str(self.run_dir / "logs"),
             "PROMETHEUS_MULTIPROC_DIR": str(self.run_dir / "prometheus"),
+            # Every worker of the face service shares this gallery; it outlives serve stop/start.
+            "DLZOO_FACE_GALLERY": str(self.face_gallery or self.run_dir / "face_gallery.sqlite"),
         })
         return env
 
@@ -192,8 +197,10 @@ class Server:
             messages.append((proc.stdout + proc.stderr).strip() or "torchserve stopped")
         pid_file = self.run_dir / "exporter.pid"
         if pid_file.is_file():
+            pid = int(pid_file.read_text())
             try:
-                os.killpg(int(pid_file.read_text()), signal.SIGTERM)
+                os.killpg(pid, signal.SIGTERM)
+                _wait_gone(pid)  # a `serve start` right after must find the exporter's port free
                 messages.append("metrics exporter stopped")
             except ProcessLookupError:
                 pass
@@ -245,3 +252,19 @@ def _expired(stamp: str) -> bool:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return when <= datetime.now(timezone.utc)
+
+
+def _wait_gone(pid: int, timeout: float = 10.0) -> None:
+    """Wait until process group ``pid`` has exited (reaped or not), then SIGKILL whatever is left."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.waitpid(pid, os.WNOHANG)  # reap it when it is our child (a zombie would look alive)
+        except ChildProcessError:
+            pass
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.killpg(pid, signal.SIGKILL)

@@ -14,11 +14,15 @@ pytestmark = pytest.mark.integration
 def test_repro_builds_every_output(smoke_project):
     for rel in ("data/translation/train.tsv", "data/translation/unseen_formats.tsv",
                 "artifacts/translation/model.pt", "artifacts/translation/history.csv",
-                "reports/translation/metrics.json", "model-store/translation.mar", "reports/scoreboard.md"):
+                "reports/translation/metrics.json", "model-store/translation.mar", "reports/scoreboard.md",
+                "data/detection/annotations/instances_test.json", "artifacts/detection/model.pt",
+                "reports/detection/metrics.json", "model-store/detection.mar"):
         assert (smoke_project / rel).is_file(), rel
     log = (smoke_project / "repro.log").read_text()
     assert "Running stage 'train_translation'" in log and "[dlzoo] training translation" in log
-    assert "| translation | C5W3 |" in (smoke_project / "reports/scoreboard.md").read_text()
+    assert "[dlzoo] training detection" in log
+    scoreboard = (smoke_project / "reports/scoreboard.md").read_text()
+    assert "| translation | C5W3 |" in scoreboard and "| detection | C4W3 |" in scoreboard
 
 
 def test_second_repro_is_a_noop(smoke_project):
@@ -35,6 +39,9 @@ def test_metrics_and_plots(smoke_project, tmp_path):
     report = json.loads((smoke_project / "reports/translation/metrics.json").read_text())
     assert set(report) == {"test", "unseen_formats"}
     assert 0.0 <= report["test"]["exact_match"] <= 1.0
+    detection = json.loads((smoke_project / "reports/detection/metrics.json").read_text())
+    assert set(detection) == {"test"} and 0.0 <= detection["test"]["map50"] <= 1.0
+    assert detection["test"]["images"] == 10
     sh("dvc", "plots", "show", "-o", str(tmp_path / "plots"), cwd=smoke_project)
     assert (tmp_path / "plots" / "index.html").is_file()
 

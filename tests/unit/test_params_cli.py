@@ -70,3 +70,23 @@ def test_scoreboard_lists_models_with_or_without_metrics(tmp_path):
     assert "0.9950 (unseen_formats.exact_match 0.9700, test.bleu 99.9000)" in text
     text = write_scoreboard(tmp_path / "sb.md", tmp_path / "none")
     assert "not evaluated" in text
+
+
+def test_cli_data_backgrounds_option(tmp_path):
+    import shutil
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("fruits.jpg", "apple.jpg", "baboon.jpg", "building.jpg", "board.jpg"):
+        shutil.copy(f"/usr/share/doc/opencv-doc/examples/data/{name}", photos / name)
+    out = tmp_path / "det"
+    result = invoke("--set", "data_detection.n_train=4", "--set", "data_detection.n_dev=2", "--set",
+                 "data_detection.n_test=2", "data", "detection", "--backgrounds", str(photos), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    used = {img["background"] for split in ("train", "dev", "test")
+            for img in json.loads((out / "annotations" / f"instances_{split}.json").read_text())["images"]}
+    assert used <= {p.name for p in photos.iterdir()}
+    bad = invoke("data", "detection", "--backgrounds", str(tmp_path / "nowhere"))
+    assert bad.exit_code != 0 and "--backgrounds" in bad.output and "not a directory" in bad.output
+    wrong = invoke("data", "translation", "--positives", str(photos))
+    assert wrong.exit_code != 0 and "takes no --positives" in wrong.output

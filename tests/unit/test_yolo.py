@@ -249,3 +249,33 @@ def test_a_tiny_model_overfits_one_image(one_thread):
     assert sorted(det["labels"].tolist()) == [1, 2]
     best = box_iou(boxes, det["boxes"]).max(1).values
     assert (best > 0.5).all()
+
+
+def test_neighbour_cells_train_the_two_nearest_neighbours_too():
+    # Centre (60, 86) / 16 = (3.75, 5.375): its cell is (3, 5); the nearer neighbours are x 4 and y 4.
+    box = torch.tensor([[36.0, 70.0, 84.0, 102.0]])
+    t = build_targets([box], [torch.tensor([4])], ANCHORS, grid=16, stride=16, neighbour_cells=True)
+    assert sorted(t["mask"].nonzero()[:, 2:].tolist()) == [[4, 3], [5, 3], [5, 4]]  # (y, x)
+    torch.testing.assert_close(t["txy"][0, 1, 5, 4], torch.tensor([-0.25, 0.375]))  # one cell to the right
+    torch.testing.assert_close(t["txy"][0, 1, 4, 3], torch.tensor([0.75, 1.375]))   # one cell up
+    # A perfect prediction under the 2 sigmoid - 0.5 parameterisation costs nothing, and decodes to the box.
+    pred = torch.zeros(1, 3, 16, 16, 10)  # 5 classes
+    pred[..., 4] = -BIG
+    mask = t["mask"]
+    pos = pred[mask]
+    pos[:, 0:2] = torch.logit((t["txy"][mask] + 0.5) / 2)
+    pos[:, 2:4] = t["twh"][mask]
+    pos[:, 4], pos[:, 5:] = BIG, -BIG
+    pos[:, 5 + 4] = BIG
+    pred[mask] = pos
+    total, _ = yolo_loss(pred, t, ANCHORS, 16, neighbour_cells=True)
+    assert float(total) < 1e-4
+    out = decode(pred, ANCHORS, 16, 0.5, neighbour_cells=True)[0]
+    assert len(out["boxes"]) == 1  # the three copies of the box are one after NMS
+    torch.testing.assert_close(out["boxes"][0], box[0], atol=1e-3, rtol=0)
+
+
+def test_no_neighbour_outside_the_grid():
+    box = torch.tensor([[0.0, 0.0, 10.0, 10.0]])  # centre (5, 5) px: cell (0, 0), nearer neighbours off the grid
+    t = build_targets([box], [torch.tensor([0])], ANCHORS, grid=16, stride=16, neighbour_cells=True)
+    assert t["mask"].nonzero()[:, 2:].tolist() == [[0, 0]]

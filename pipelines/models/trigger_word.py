@@ -1,0 +1,69 @@
+"""The trigger-word network of Course 5 Week 3 ("Trigger word detection"), in PyTorch.
+
+    spectrogram (B, T, F) -> Conv1D(196, kernel 15, stride 4) -> BN -> ReLU -> dropout
+                          -> GRU(128) -> dropout -> BN -> GRU(128) -> dropout -> BN -> dropout
+                          -> time-distributed dense + sigmoid -> (B, T') probabilities
+
+The convolution turns 100 spectrogram frames per second into 25 output steps per second (the course's
+5,511 -> 1,375 steps per 10 s has the same stride); the unidirectional GRUs make it streamable: step
+``t`` only sees audio up to its own time. Output step ``k`` is centred at spectrogram frame
+``k * stride + (kernel - 1) / 2`` (:meth:`TriggerWordNet.step_times`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+
+@dataclass
+class TriggerWordConfig:
+    n_freq: int = 201          # spectrogram bins (n_fft // 2 + 1)
+    conv_filters: int = 196
+    kernel: int = 15
+    stride: int = 4
+    gru: int = 128
+    dropout: float = 0.5       # the course's Keras Dropout(0.8) drops 80%; half trains faster here
+    frame_period_s: float = 0.01  # spectrogram hop / sample rate
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class TriggerWordNet(nn.Module):
+    """Spectrogram ``(B, T, n_freq)`` -> logits ``(B, T')`` with ``T' = (T - kernel) // stride + 1``."""
+
+    def __init__(self, cfg: TriggerWordConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.conv = nn.Conv1d(cfg.n_freq, cfg.conv_filters, cfg.kernel, cfg.stride)
+        self.bn0 = nn.BatchNorm1d(cfg.conv_filters)
+        self.gru1 = nn.GRU(cfg.conv_filters, cfg.gru, batch_first=True)
+        self.bn1 = nn.BatchNorm1d(cfg.gru)
+        self.gru2 = nn.GRU(cfg.gru, cfg.gru, batch_first=True)
+        self.bn2 = nn.BatchNorm1d(cfg.gru)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.dense = nn.Linear(cfg.gru, 1)
+
+    @staticmethod
+    def _bn(bn: nn.BatchNorm1d, x: torch.Tensor) -> torch.Tensor:
+        return bn(x.transpose(1, 2)).transpose(1, 2)  # BatchNorm1d wants (B, C, T)
+
+    def forward(self, spec: torch.Tensor) -> torch.Tensor:
+        x = self.drop(torch.relu(self.bn0(self.conv(spec.transpose(1, 2))))).transpose(1, 2)  # (B, T', C)
+        x, _ = self.gru1(x)
+        x = self._bn(self.bn1, self.drop(x))
+        x, _ = self.gru2(x)
+        x = self.drop(self._bn(self.bn2, self.drop(x)))
+        return self.dense(x).squeeze(-1)
+
+    def n_steps(self, n_frames: int) -> int:
+        return max(0, (n_frames - self.cfg.kernel) // self.cfg.stride + 1)
+
+    def step_times(self, n_steps: int) -> np.ndarray:
+        """Centre time (s) of each output step."""
+        c = self.cfg
+        return (np.arange(n_steps) * c.stride + (c.kernel - 1) / 2) * c.frame_period_s

@@ -1,0 +1,204 @@
+"""Face recognition (C4W4, FaceNet): identity folders -> P x K batches, triplet loss, verification metrics.
+
+    dlzoo data face && dlzoo train face && dlzoo evaluate face
+    dlzoo evaluate face --data /path/to/lfw_like      # <identity>/<image>.jpg folders of unseen people
+
+A training batch is P identities x K images of each (``train.identities_per_batch`` x
+``train.images_per_identity``): each dataset item is one identity with K of its images drawn at
+random, so a shuffled loader of ``P`` items is exactly FaceNet's P x K sampling and the triplets are
+mined inside it. Images are decoded once and kept as uint8; augmentation (flip, small shift/scale/
+rotation, brightness/contrast) is applied to the whole batch at once on its device.
+
+Every epoch's dev pass embeds the dev identities (never seen in training), chooses the distance
+threshold with the best verification accuracy on their balanced pairs and stores it in the model's
+meta: the threshold travels inside ``model.pt`` into evaluation (frozen, on test) and the service.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+from torch.utils.data import Dataset
+from tqdm import tqdm
+
+from pipelines.data.faces import SPLITS, load_identity_folders
+from pipelines.evaluation import face as face_metrics
+from pipelines.models.facenet import FaceNet, FaceNetConfig, triplet_loss
+from pipelines.tasks.base import Task
+
+
+def load_image(path: Path, size: int) -> torch.Tensor:
+    """An image file -> uint8 ``(3, size, size)`` (resized when it is not already that size)."""
+    with Image.open(path) as image:
+        return to_tensor(image.convert("RGB"), size)
+
+
+def to_tensor(image: Image.Image, size: int) -> torch.Tensor:
+    if image.size != (size, size):
+        image = image.resize((size, size), Image.Resampling.BILINEAR)
+    return torch.from_numpy(np.asarray(image, dtype=np.uint8).copy()).permute(2, 0, 1)
+
+
+def as_input(images: torch.Tensor) -> torch.Tensor:
+    """uint8 ``(B, 3, S, S)`` -> float in [0, 1], channels-last (faster convolutions on CPU)."""
+    return images.float().div_(255).contiguous(memory_format=torch.channels_last)
+
+
+class IdentitySet(Dataset):
+    """Item ``i`` = ``(images uint8 (k, 3, S, S), label i)``: ``k`` random images of identity ``i``, or
+    all of them when ``k`` is None (evaluation)."""
+
+    def __init__(self, folders: dict[str, list[Path]], size: int, k: int | None = None, repeats: int = 1):
+        self.names = list(folders)
+        self.k, self.repeats = k, repeats
+        self.images = [torch.stack([load_image(p, size) for p in paths])
+                       for paths in tqdm(folders.values(), desc="faces", unit="id", mininterval=5)]
+
+    def __len__(self) -> int:
+        return len(self.names) * self.repeats
+
+    def __getitem__(self, i: int):
+        label = i % len(self.names)
+        images = self.images[label]
+        if self.k is not None:
+            # Sampled without replacement when possible: K distinct views make harder positives.
+            n = len(images)
+            pick = torch.randperm(n)[: self.k] if n >= self.k else torch.randint(n, (self.k,))
+            images = images[pick]
+        return images, label
+
+
+def collate_identities(batch):
+    images, labels = zip(*batch, strict=True)
+    return {"images": torch.cat(images),
+            "labels": torch.cat([torch.full((len(im),), lab, dtype=torch.long) for im, lab in zip(images, labels,
+                                                                                               strict=True)])}
+
+
+def augment(images: torch.Tensor, cfg: dict) -> torch.Tensor:
+    """Random flip, rotation, scale, shift, brightness and contrast per image, for a float batch in one go."""
+    B = images.size(0)
+    dev = images.device
+    angle = (torch.rand(B, device=dev) * 2 - 1) * math.radians(cfg["rotate_deg"])
+    scale = 1 + (torch.rand(B, device=dev) * 2 - 1) * cfg["scale"]
+    shift = (torch.rand(B, 2, device=dev) * 2 - 1) * cfg["translate"] * 2  # grid units span 2
+    flip = torch.where(torch.rand(B, device=dev) < cfg["flip"], -1.0, 1.0)
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack([torch.stack([cos * flip, -sin, shift[:, 0]], 1),
+                         torch.stack([sin * flip, cos, shift[:, 1]], 1)], 1)
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    out = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    gain = 1 + (torch.rand(B, 1, 1, 1, device=dev) * 2 - 1) * cfg["brightness"]
+    contrast = 1 + (torch.rand(B, 1, 1, 1, device=dev) * 2 - 1) * cfg["contrast"]
+    mean = out.mean((1, 2, 3), keepdim=True)
+    return ((out - mean) * contrast + mean * gain).clamp(0, 1).contiguous(memory_format=torch.channels_last)
+
+
+@torch.no_grad()
+def embed(model: FaceNet, images: list[Image.Image] | torch.Tensor, batch_size: int = 256) -> np.ndarray:
+    """Face images (PIL, any size, or a uint8 ``(N, 3, S, S)`` tensor) -> unit-norm embeddings ``(N, D)``."""
+    model.eval()
+    size = model.cfg.input_size
+    device = next(model.parameters()).device
+    if not isinstance(images, torch.Tensor):
+        images = torch.stack([to_tensor(im.convert("RGB"), size) for im in images]) if len(images) else \
+            torch.zeros(0, 3, size, size, dtype=torch.uint8)
+    out = [model(as_input(images[i:i + batch_size].to(device))).cpu() for i in range(0, len(images), batch_size)]
+    return torch.cat(out).numpy() if out else np.zeros((0, model.cfg.embedding_dim), np.float32)
+
+
+def embed_set(model: FaceNet, dataset: IdentitySet, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Embeddings and labels of every image of every identity of ``dataset``."""
+    images = torch.cat(dataset.images)
+    labels = np.concatenate([np.full(len(im), k) for k, im in enumerate(dataset.images)])
+    return embed(model, images, batch_size), labels
+
+
+class FaceTask(Task):
+    name = "face"
+
+    def load(self, data_dir: Path) -> None:
+        data_dir = Path(data_dir)
+        size = self.params["model"]["input_size"]
+        t = self.params["train"]
+        train = {k: v for k, v in load_identity_folders(data_dir / "train").items() if len(v) >= 2}
+        self.train_set = IdentitySet(train, size, t["images_per_identity"], t["epoch_repeats"])
+        self.dev_set = IdentitySet(load_identity_folders(data_dir / "dev"), size)
+        self.meta.setdefault("threshold", 1.0)
+
+    def datasets(self):
+        return self.train_set, self.dev_set
+
+    def collate(self, batch):
+        return collate_identities(batch)
+
+    def model_config(self) -> dict:
+        return FaceNetConfig(**self.params["model"]).to_dict()
+
+    @classmethod
+    def build_model(cls, config: dict) -> nn.Module:
+        return FaceNet(FaceNetConfig(**config)).to(memory_format=torch.channels_last)
+
+    def loss(self, model, batch):
+        images = as_input(batch["images"])
+        if model.training:
+            images = augment(images, self.params["augment"])
+        loss, _ = triplet_loss(model(images), batch["labels"], self.params["train"]["margin"],
+                               self.params["train"]["mining"])
+        return loss
+
+    @torch.no_grad()
+    def validate(self, model, loader, device):
+        """Verification on balanced dev pairs of unseen identities; the best threshold goes into meta."""
+        net = getattr(model, "module", model)
+        emb, labels = embed_set(net, self.dev_set)
+        i, j, same = face_metrics.balanced_pairs(labels, self.params["train"]["seed"])
+        dist = face_metrics.distances(emb, i, j)
+        threshold = face_metrics.best_threshold(dist, same)
+        self.meta["threshold"] = threshold
+        net.train()
+        return {"dev_verification_accuracy": face_metrics.verification(dist, same, threshold)["verification_accuracy"],
+                "dev_roc_auc": face_metrics.roc_auc(dist, same), "dev_identification_top1":
+                face_metrics.identification_top1(emb, labels), "dev_threshold": threshold}
+
+    def evaluate(self, model, data_dir: Path):
+        """Test (or a user's identity folders) with the threshold frozen from dev: verification on
+        balanced pairs, ROC AUC, TAR at FAR = 1e-3 over every impostor pair, one-shot identification."""
+        data_dir = Path(data_dir)
+        if (data_dir / "train").is_dir() or (data_dir / "dev").is_dir():
+            splits = {s: data_dir / s for s in SPLITS[2:] if (data_dir / s).is_dir()}
+        else:
+            splits = {data_dir.name: data_dir}
+        if not splits:
+            raise FileNotFoundError(f"face evaluate: no test/ identity folders in {data_dir}")
+        threshold = float(self.meta["threshold"])
+        size = model.cfg.input_size
+        metrics, details = {"threshold": threshold}, {}
+        for split, folder in splits.items():
+            dataset = IdentitySet(load_identity_folders(folder), size)
+            if len(dataset) < 2:
+                raise ValueError(f"face evaluate: {folder} needs at least two identities")
+            emb, labels = embed_set(model, dataset)
+            i, j, same = face_metrics.balanced_pairs(labels, self.params["train"]["seed"])
+            dist = face_metrics.distances(emb, i, j)
+            all_i, all_j = np.triu_indices(len(labels), k=1)
+            all_dist, all_same = face_metrics.distances(emb, all_i, all_j), labels[all_i] == labels[all_j]
+            tar, far_threshold = face_metrics.tar_at_far(all_dist, all_same, 1e-3)
+            metrics[split] = {
+                **face_metrics.verification(dist, same, threshold),
+                "roc_auc": face_metrics.roc_auc(dist, same),
+                "tar_at_far_1e-3": tar,
+                "identification_top1": face_metrics.identification_top1(emb, labels),
+                "identities": len(dataset), "images": len(labels), "pairs": len(same),
+            }
+            details[split] = {"threshold_at_far_1e-3": far_threshold,
+                              "best_threshold_here": face_metrics.best_threshold(dist, same),
+                              "mean_distance_same": float(dist[same].mean()),
+                              "mean_distance_different": float(dist[~same].mean())}
+        return metrics, details

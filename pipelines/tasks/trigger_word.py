@@ -1,0 +1,239 @@
+"""Trigger word (C5W3): clips + "activate" end times -> spectrograms, the course's GRU network, event metrics.
+
+    dlzoo data trigger_word && dlzoo train trigger_word && dlzoo evaluate trigger_word
+    dlzoo evaluate trigger_word --data DIR      # any <split>.json + WAV folder in the same layout
+
+Clips are decoded once (float16 in memory); every batch becomes spectrograms with
+``pipelines.data.audio.spectrogram`` (the service's very function) and, in training, SpecAugment
+time and frequency masks. Targets are the course's: 1 on the output steps in the ``label_window_s``
+after each "activate" ends. Every epoch the dev clips choose the detection threshold with the best
+event F1, and it travels in the model's meta to evaluation and the service.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import Dataset
+from tqdm import tqdm
+
+from pipelines.data.audio import SPECTROGRAM_DEFAULTS, load_audio, spectrogram
+from pipelines.data.trigger_word import frame_labels, voice_of
+from pipelines.evaluation import trigger_word as tw_metrics
+from pipelines.models.trigger_word import TriggerWordConfig, TriggerWordNet
+from pipelines.tasks.base import Task
+
+
+def feature_params(params: dict) -> dict:
+    return {**SPECTROGRAM_DEFAULTS, **params.get("features", {})}
+
+
+def read_split(data_dir: Path, split: str) -> list[dict]:
+    path = Path(data_dir) / f"{split}.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"trigger_word: {path} does not exist (run `dlzoo data trigger_word`)")
+    try:
+        records = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON: {err}") from None
+    for r in records:
+        if not isinstance(r, dict) or "file" not in r or "activate_ends_s" not in r:
+            raise ValueError(f"{path}: every record needs 'file' and 'activate_ends_s'")
+    return records
+
+
+class ClipSet(Dataset):
+    """``(samples float16 (n,), activate end times)`` per clip of a split."""
+
+    def __init__(self, data_dir: Path, records: list[dict], rate: int):
+        self.records = records
+        self.audio = [torch.from_numpy(load_audio((Path(data_dir) / r["file"]).read_bytes(), rate)).half()
+                      for r in tqdm(records, desc="clips", unit="clip", mininterval=5)]
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, i: int):
+        return self.audio[i], self.records[i]["activate_ends_s"]
+
+
+def spec_augment(spec: torch.Tensor, cfg: dict) -> torch.Tensor:
+    """SpecAugment: ``time_masks`` masks of up to ``time_mask_frames`` frames and ``freq_masks`` of up to
+    ``freq_mask_bins`` bins per clip, set to 0 (the normalised mean)."""
+    B, T, Fq = spec.shape
+    out = spec.clone()
+    for _ in range(cfg["time_masks"]):
+        width = torch.randint(0, cfg["time_mask_frames"] + 1, (B,))
+        start = (torch.rand(B) * (T - width).clamp(min=1)).long()
+        t = torch.arange(T)
+        out.masked_fill_(((t[None] >= start[:, None]) & (t[None] < (start + width)[:, None]))[:, :, None], 0.0)
+    for _ in range(cfg["freq_masks"]):
+        width = torch.randint(0, cfg["freq_mask_bins"] + 1, (B,))
+        start = (torch.rand(B) * (Fq - width).clamp(min=1)).long()
+        f = torch.arange(Fq)
+        out.masked_fill_(((f[None] >= start[:, None]) & (f[None] < (start + width)[:, None]))[:, None, :], 0.0)
+    return out
+
+
+def features(audio: list[torch.Tensor] | torch.Tensor, feat: dict) -> tuple[torch.Tensor, list[int]]:
+    """Clips (any lengths) -> padded spectrograms ``(B, T, F)`` and each clip's own frame count.
+
+    Each clip is normalised on its own before padding, so a batch never changes a clip's features.
+    """
+    specs = [spectrogram(a.float(), feat) for a in audio]
+    lengths = [s.shape[0] for s in specs]
+    return nn.utils.rnn.pad_sequence(specs, batch_first=True), lengths
+
+
+@torch.no_grad()
+def predict_probs(model: TriggerWordNet, audio: list[torch.Tensor], feat: dict, batch_size: int = 32
+                  ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Clips -> per clip (step probabilities, step centre times in s)."""
+    model.eval()
+    device = next(model.parameters()).device
+    out = []
+    for i in range(0, len(audio), batch_size):
+        spec, lengths = features(audio[i:i + batch_size], feat)
+        probs = torch.sigmoid(model(spec.to(device))).cpu().numpy()
+        for row, n in zip(probs, lengths, strict=True):
+            steps = model.n_steps(n)
+            out.append((row[:steps], model.step_times(steps)))
+    return out
+
+
+def detect(model: TriggerWordNet, audio: list[torch.Tensor], feat: dict, threshold: float, min_gap_s: float
+           ) -> list[list[dict]]:
+    """Clips -> per clip ``[{"time_s", "confidence"}]``: when each "activate" ended (the service's answer)."""
+    results = []
+    for probs, times in predict_probs(model, audio, feat):
+        t, c = tw_metrics.detect_events(probs, times, threshold, min_gap_s)
+        results.append([{"time_s": round(float(a), 3), "confidence": round(float(b), 4)} for a, b in zip(t, c,
+                                                                                                          strict=True)])
+    return results
+
+
+class TriggerWordTask(Task):
+    name = "trigger_word"
+
+    def load(self, data_dir: Path) -> None:
+        rate = feature_params(self.params)["sample_rate"]
+        self.train_set = ClipSet(data_dir, read_split(data_dir, "train"), rate)
+        self.dev_set = ClipSet(data_dir, read_split(data_dir, "dev"), rate)
+        self.meta.setdefault("threshold", 0.5)
+        self.meta["label_window_s"] = float(self.train_set.records[0].get("label_window_s", 0.364)) \
+            if self.train_set.records else 0.364
+
+    def datasets(self):
+        return self.train_set, self.dev_set
+
+    def collate(self, batch):
+        audio, ends = zip(*batch, strict=True)
+        return {"audio": list(audio), "ends": list(ends)}
+
+    def model_config(self) -> dict:
+        feat = feature_params(self.params)
+        return TriggerWordConfig(n_freq=feat["n_fft"] // 2 + 1, frame_period_s=feat["hop"] / feat["sample_rate"],
+                                 **self.params["model"]).to_dict()
+
+    @classmethod
+    def build_model(cls, config: dict) -> nn.Module:
+        return TriggerWordNet(TriggerWordConfig(**config))
+
+    def targets(self, net: TriggerWordNet, ends: list[list[float]], lengths: list[int], steps: int):
+        """The course's labels on the output steps, and a mask of each clip's real (unpadded) steps."""
+        times = net.step_times(steps)
+        period, offset = (times[1] - times[0]) if steps > 1 else 1.0, times[0] if steps else 0.0
+        # frame_labels puts step k at k * period: shifting the ends by -offset lines them up with the centres
+        y = np.stack([frame_labels([e - offset for e in clip], steps, period, self.meta["label_window_s"])
+                      for clip in ends])
+        mask = np.stack([np.arange(steps) < net.n_steps(n) for n in lengths])
+        return torch.from_numpy(y), torch.from_numpy(mask)
+
+    def loss(self, model, batch):
+        net = getattr(model, "module", model)
+        spec, lengths = features(batch["audio"], feature_params(self.params))
+        if model.training:
+            spec = spec_augment(spec, self.params["augment"])
+        device = next(net.parameters()).device
+        logits = model(spec.to(device))
+        y, mask = self.targets(net, batch["ends"], lengths, logits.shape[1])
+        y, mask = y.to(device), mask.to(device)
+        pos_weight = torch.tensor(float(self.params["train"].get("pos_weight", 1.0)), device=device)
+        loss = F.binary_cross_entropy_with_logits(logits, y, pos_weight=pos_weight, reduction="none")
+        return (loss * mask).sum() / mask.sum().clamp(min=1)
+
+    def _probs(self, model, dataset: ClipSet):
+        return predict_probs(model, list(dataset.audio), feature_params(self.params),
+                             self.params["train"].get("eval_batch_size", 32))
+
+    @torch.no_grad()
+    def validate(self, model, loader, device):
+        """Dev loss, and event metrics at the threshold with the best dev F1 (stored in meta)."""
+        net = getattr(model, "module", model)
+        net.eval()
+        total, n = 0.0, 0
+        for batch in loader:
+            total += float(self.loss(net, batch)) * len(batch["audio"])
+            n += len(batch["audio"])
+        out = self._probs(net, self.dev_set)
+        d = self.params["decode"]
+        threshold, m = tw_metrics.choose_threshold(
+            [p for p, _ in out], [t for _, t in out], [r["activate_ends_s"] for r in self.dev_set.records],
+            [r.get("duration_s", len(a) / feature_params(self.params)["sample_rate"])
+             for r, a in zip(self.dev_set.records, self.dev_set.audio, strict=True)],
+            d["tolerance_s"], d["min_gap_s"])
+        self.meta["threshold"] = threshold
+        net.train()
+        return {"dev_loss": total / max(n, 1), "dev_f1": m["f1"], "dev_recall": m["recall"],
+                "dev_precision": m["precision"], "dev_threshold": threshold}
+
+    def evaluate(self, model, data_dir: Path):
+        """Event precision/recall/F1 on test (held-out voices), false accepts per hour on negatives_only
+        (also reported as ``test.false_accepts_per_hour``), frame accuracy, recall per voice."""
+        data_dir = Path(data_dir)
+        splits = [s for s in ("test", "negatives_only") if (data_dir / f"{s}.json").is_file()]
+        if not splits:
+            splits = sorted(p.stem for p in data_dir.glob("*.json") if p.stem not in ("train", "dev"))
+        if not splits:
+            raise FileNotFoundError(f"trigger_word evaluate: no <split>.json in {data_dir}")
+        d, threshold = self.params["decode"], float(self.meta["threshold"])
+        rate = feature_params(self.params)["sample_rate"]
+        metrics: dict = {"threshold": threshold}
+        details: dict = {}
+        for split in splits:
+            records = read_split(data_dir, split)
+            dataset = ClipSet(data_dir, records, rate)
+            out = self._probs(model, dataset)
+            probs, times = [p for p, _ in out], [t for _, t in out]
+            ends = [r["activate_ends_s"] for r in records]
+            durations = [len(a) / rate for a in dataset.audio]
+            m = tw_metrics.event_metrics(probs, times, ends, durations, threshold, d["tolerance_s"], d["min_gap_s"])
+            hits = total = 0
+            by_voice: dict[str, list[int]] = {}
+            for p, t, r in zip(probs, times, records, strict=True):
+                y = frame_labels([e - t[0] for e in r["activate_ends_s"]], len(p), t[1] - t[0],
+                                 self.meta["label_window_s"]) if len(p) > 1 else np.zeros(len(p))
+                hits += int(((p >= threshold) == (y > 0.5)).sum())
+                total += len(p)
+                det, _ = tw_metrics.detect_events(p, t, threshold, d["min_gap_s"])
+                found, _ = tw_metrics.match_events(det, np.asarray(r["activate_ends_s"]), d["tolerance_s"])
+                for ok, event in zip(found, sorted(r.get("activates", []), key=lambda e: e["end_s"]), strict=False):
+                    voice = voice_of(event["voice"]) if "voice" in event else "?"  # accent/engine, not variant
+                    by_voice.setdefault(voice, [0, 0])[0] += int(ok)
+                    by_voice[voice][1] += 1
+            if not m["activates"]:  # a negatives-only set: precision and recall mean nothing there
+                m = {k: v for k, v in m.items() if k not in ("precision", "recall", "f1")}
+            m["frame_accuracy"] = hits / max(total, 1)
+            m["hours"] = sum(durations) / 3600
+            metrics[split] = m
+            details[split] = {"recall_by_voice": {v: {"recall": a / b, "activates": b}
+                                                  for v, (a, b) in sorted(by_voice.items())}}
+        if "test" in metrics and "negatives_only" in metrics:
+            metrics["test"]["false_accepts_per_hour_in_test_clips"] = metrics["test"]["false_accepts_per_hour"]
+            metrics["test"]["false_accepts_per_hour"] = metrics["negatives_only"]["false_accepts_per_hour"]
+        return metrics, details

@@ -1,0 +1,98 @@
+"""Object detection service: ``POST /predictions/detection`` -> labelled boxes in the image's pixels.
+
+    curl -H "Authorization: Bearer $(dlzoo serve token)" --data-binary @street.jpg \
+         http://127.0.0.1:8080/predictions/detection
+    -> {"width": 480, "height": 320, "detections": [{"label": "car", "score": 0.93, "box": [x1, y1, x2, y2]}]}
+
+Body: raw image bytes (JPEG, PNG, BMP, WebP), or JSON ``{"image": <base64>, "score_threshold": 0.3,
+"iou_threshold": 0.45, "max_detections": 100}`` (every field but ``image`` optional). Dynamic
+batching runs a batch of requests in one forward pass, each decoded with its own thresholds.
+Not an image, a truncated or zero-size one, more than ``max_pixels`` pixels (a decompression bomb)
+or a bad threshold answers ``400 {"error": ...}``; a body over ``max_bytes`` answers 413.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from services.base import BaseHandler, ClientError, json_object
+from services.images import FORMATS, base64_field, decode_image
+
+log = logging.getLogger(__name__)
+
+
+class DetectionHandler(BaseHandler):
+    service = "detection"
+
+    def load(self, model_dir: Path) -> None:
+        super().load(model_dir)
+        self.categories = list(self.bundle["meta"]["categories"])
+        decode = self.config.get("decode", {})
+        self.score_threshold = float(decode.get("score_threshold", 0.3))
+        self.iou_threshold = float(decode.get("iou_threshold", 0.45))
+        self.max_detections = int(decode.get("max_detections", 100))
+        self.max_detections_limit = int(self.config.get("max_detections", 300))
+        self.max_bytes = int(self.config.get("max_bytes", 20_000_000))
+        self.max_pixels = int(self.config.get("max_pixels", 40_000_000))
+
+    # -- input ------------------------------------------------------------------------------------
+    def _number(self, obj: dict, key: str, default: float, low: float, high: float, integer: bool = False):
+        if key not in obj:
+            return default
+        value = obj[key]
+        kind = int if integer else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kind) or not low <= value <= high:
+            what = "an integer" if integer else "a number"
+            raise ClientError(f"{key!r} must be {what} from {low} to {high}, got {value!r}")
+        return value
+
+    def parse(self, body: Any, content_type: str) -> dict:
+        settings = {"score_threshold": self.score_threshold, "iou_threshold": self.iou_threshold,
+                    "max_detections": self.max_detections}
+        is_json = isinstance(body, (dict, list)) or "json" in content_type.lower() or (
+            isinstance(body, (bytes, bytearray)) and body[:1] == b"{")
+        if is_json:
+            obj = json_object(body)
+            raw = base64_field(obj, "image", self.max_bytes)
+            settings["score_threshold"] = float(self._number(obj, "score_threshold", self.score_threshold, 0.0, 1.0))
+            settings["iou_threshold"] = float(self._number(obj, "iou_threshold", self.iou_threshold, 0.0, 1.0))
+            settings["max_detections"] = self._number(obj, "max_detections", self.max_detections, 1,
+                                                      self.max_detections_limit, integer=True)
+        elif isinstance(body, (bytes, bytearray)):
+            raw = bytes(body)
+        else:
+            raise ClientError("send the image file as the request body, or JSON {\"image\": <base64>}")
+        return {"image": decode_image(raw, FORMATS, self.max_bytes, self.max_pixels), **settings}
+
+    # -- prediction -------------------------------------------------------------------------------
+    def predict(self, items: list[dict]) -> list[dict]:
+        from pipelines.tasks.detection import detect
+
+        results = detect(self.model, [it["image"] for it in items],
+                         [it["score_threshold"] for it in items], [it["iou_threshold"] for it in items],
+                         [it["max_detections"] for it in items], batch_size=len(items))
+        answers = []
+        for item, res in zip(items, results, strict=True):
+            detections = [{"label": self.categories[int(label)], "score": round(float(score), 4),
+                           "box": [round(float(v), 1) for v in box]}
+                          for box, score, label in zip(res["boxes"], res["scores"], res["labels"], strict=True)]
+            self.count_detections(detections)
+            answers.append({"width": item["image"].width, "height": item["image"].height, "detections": detections})
+        return answers
+
+    def count_detections(self, detections: list[dict]) -> None:
+        """Custom metrics: detections per image (histogram) and per class (counter)."""
+        from services import metrics as request_metrics
+
+        request_metrics.observe_detections(self.service, [d["label"] for d in detections])
+        ts_metrics = getattr(self.context, "metrics", None)
+        if ts_metrics is None:
+            return
+        try:
+            ts_metrics.add_counter("DlzooDetections", len(detections), dimensions=[])
+            for d in detections:
+                ts_metrics.add_counter(f"DlzooDetections_{d['label']}", 1, dimensions=[])
+        except Exception:  # noqa: BLE001 — metrics never fail a request
+            log.debug("TorchServe metric not recorded", exc_info=True)

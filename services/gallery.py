@@ -1,0 +1,177 @@
+"""The face gallery: enrolled embeddings in one SQLite file, shared by every TorchServe worker process.
+
+    from services.gallery import Gallery
+    g = Gallery("/var/lib/dlzoo/faces.sqlite")
+    g.add("alice", vector)            # -> 1 (alice's image count after adding)
+    g.names(); g.count("alice")       # -> ["alice"], 1
+    names, matrix = g.embeddings()    # every row: names[i] owns matrix[i] (float32, n x D)
+    g.delete("alice")                 # -> 1 (rows removed)
+
+Several workers enroll and identify at once, so the file runs in WAL mode (readers never block the
+writer) with a busy timeout, and every write is one ``BEGIN IMMEDIATE`` transaction: a writer takes
+the write lock before it reads, so concurrent enrolls queue up instead of losing rows or failing.
+Each process opens its own connection lazily and reopens it after ``fork`` (SQLite connections must
+not cross a fork). ``embeddings()`` keeps all rows in memory and re-reads them only when
+``PRAGMA data_version`` says another connection committed, or when this one wrote.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS embeddings (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    embedding BLOB NOT NULL,
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS embeddings_name ON embeddings (name);
+"""
+
+_INHERITED: list[sqlite3.Connection] = []  # connections a fork left behind (see Gallery._db)
+
+
+class Gallery:
+    """Named float32 embeddings in SQLite; safe to use from several processes (and threads) at once."""
+
+    def __init__(self, path: str | Path, timeout: float = 30.0):
+        self.path = Path(path)
+        self.timeout = timeout
+        self._conn: sqlite3.Connection | None = None
+        self._pid: int | None = None
+        self._lock = threading.Lock()  # one connection per process: its threads take turns
+        self._cache: tuple[int, list[str], np.ndarray] | None = None  # (data_version, names, matrix)
+
+    # -- connection -------------------------------------------------------------------------------
+    def _db(self) -> sqlite3.Connection:
+        """This process's connection (call with ``self._lock`` held)."""
+        if self._conn is None or self._pid != os.getpid():
+            if self._conn is not None:
+                # Inherited across a fork: never used again, and never closed either (kept referenced so
+                # that garbage collection does not close it): SQLite's close could checkpoint and unlink
+                # the WAL the parent still uses. data_version values are per connection: the cache goes too.
+                _INHERITED.append(self._conn)
+            self._conn, self._cache = None, None
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+                self._set_wal(conn)
+                # WAL + NORMAL: no fsync per commit; a power cut may lose the last commits, never corrupts.
+                conn.execute("PRAGMA synchronous = NORMAL")
+                with _transaction(conn):  # not executescript(): it would COMMIT first
+                    for statement in filter(str.strip, SCHEMA.split(";")):
+                        conn.execute(statement)
+            except BaseException:
+                conn.close()
+                raise
+            self._conn, self._pid = conn, os.getpid()
+        return self._conn
+
+    def _set_wal(self, conn: sqlite3.Connection) -> None:
+        # Switching a new file to WAL needs an exclusive lock, and SQLite may answer "locked" at once
+        # instead of waiting when many processes open the file together: retry until the timeout.
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode = WAL").fetchone()
+                return
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None and self._pid == os.getpid():
+                self._conn.close()
+            elif self._conn is not None:
+                _INHERITED.append(self._conn)
+            self._conn, self._cache = None, None
+
+    # -- writes -----------------------------------------------------------------------------------
+    def add(self, name: str, embedding) -> int:
+        """Enroll one embedding under ``name``; returns how many ``name`` now has."""
+        vector = np.ascontiguousarray(embedding, dtype=np.float32)
+        if vector.ndim != 1 or vector.size == 0 or not np.isfinite(vector).all():
+            raise ValueError(f"an embedding must be a non-empty finite 1-D vector, got shape {vector.shape}")
+        with self._lock:
+            conn = self._db()
+            with _transaction(conn):
+                row = conn.execute("SELECT length(embedding) FROM embeddings LIMIT 1").fetchone()
+                if row is not None and row[0] != vector.nbytes:
+                    # A model with another embedding size would make every distance meaningless.
+                    raise ValueError(f"embedding has {vector.size} dimensions; the gallery holds {row[0] // 4}")
+                conn.execute("INSERT INTO embeddings (name, embedding, created) VALUES (?, ?, ?)",
+                             (name, vector.tobytes(), time.time()))
+                count = conn.execute("SELECT COUNT(*) FROM embeddings WHERE name = ?", (name,)).fetchone()[0]
+            self._cache = None  # data_version does not move for this connection's own commits
+        return count
+
+    def delete(self, name: str) -> int:
+        """Remove every embedding of ``name``; returns how many rows went."""
+        with self._lock:
+            conn = self._db()
+            with _transaction(conn):
+                removed = conn.execute("DELETE FROM embeddings WHERE name = ?", (name,)).rowcount
+            self._cache = None
+        return removed
+
+    # -- reads ------------------------------------------------------------------------------------
+    def names(self) -> list[str]:
+        """Every enrolled name, sorted."""
+        with self._lock:
+            return [r[0] for r in self._db().execute("SELECT DISTINCT name FROM embeddings ORDER BY name")]
+
+    def count(self, name: str) -> int:
+        """How many embeddings ``name`` has (0: not enrolled)."""
+        with self._lock:
+            return self._db().execute("SELECT COUNT(*) FROM embeddings WHERE name = ?", (name,)).fetchone()[0]
+
+    def embeddings(self, name: str | None = None) -> tuple[list[str], np.ndarray]:
+        """``(names, matrix)``: row ``i`` of the float32 ``matrix`` (n x D) belongs to ``names[i]``.
+
+        All rows, or only ``name``'s. No rows: ``([], array of shape (0, 0))``. The matrix is read-only
+        (it may be the cache).
+        """
+        with self._lock:
+            conn = self._db()
+            if name is not None:
+                return _matrix(conn.execute("SELECT name, embedding FROM embeddings WHERE name = ? ORDER BY id",
+                                            (name,)).fetchall())
+            # The version is read *before* the rows: a commit in between only costs one extra re-read,
+            # never a stale cache under a new version.
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            if self._cache is None or self._cache[0] != version:
+                names, matrix = _matrix(conn.execute("SELECT name, embedding FROM embeddings ORDER BY id").fetchall())
+                self._cache = (version, names, matrix)
+            return list(self._cache[1]), self._cache[2]
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection):
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on error) on an autocommit connection."""
+    conn.execute("BEGIN IMMEDIATE")  # take the write lock now: no read-then-upgrade deadlock
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _matrix(rows: list[tuple[str, bytes]]) -> tuple[list[str], np.ndarray]:
+    if not rows:
+        matrix = np.zeros((0, 0), dtype=np.float32)
+    else:
+        matrix = np.stack([np.frombuffer(blob, dtype=np.float32) for _, blob in rows])
+    matrix.setflags(write=False)
+    return [n for n, _ in rows], matrix

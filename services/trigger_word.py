@@ -1,0 +1,133 @@
+"""Trigger-word service: ``POST /predictions/trigger_word`` with a WAV -> when "activate" was said.
+
+    curl -H "Authorization: Bearer $(dlzoo serve token)" -H "Content-Type: audio/wav" \
+         --data-binary @clip.wav http://127.0.0.1:8080/predictions/trigger_word
+    -> {"duration_s": 10.0, "sample_rate": 44100, "activations": [{"time_s": 3.42, "confidence": 0.97}]}
+
+Body: a WAV file (PCM 8/16/24/32-bit or float, mono or stereo, 8-48 kHz, up to ``max_seconds``), or JSON
+``{"audio": <base64 WAV>, "chime": true}``, which also returns ``"audio"``: the input with a chime at
+each activation (base64 16-bit WAV at the input's rate), as the course's notebook does. ``time_s`` is
+when the word ended. Audio is resampled to the model's rate and goes through the training code's own
+spectrogram. Not a WAV, a corrupt header, no samples, too long, an unsupported encoding -> 400.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from prometheus_client import Counter
+
+from services.base import BaseHandler, ClientError, json_object
+from services.images import base64_field
+
+log = logging.getLogger(__name__)
+
+AUDIO_SECONDS = Counter("dlzoo_audio_seconds", "Seconds of audio processed", ["service"])
+ACTIVATIONS = Counter("dlzoo_activations", "Trigger words detected", ["service"])
+CHIME_S = 0.3
+
+
+def chime(rate: int) -> np.ndarray:
+    """A short two-tone bell (880 + 1320 Hz) with an exponential decay."""
+    t = np.arange(int(CHIME_S * rate)) / rate
+    return (0.35 * (np.sin(2 * np.pi * 880 * t) + 0.5 * np.sin(2 * np.pi * 1320 * t)) * np.exp(-t * 12)).astype(
+        np.float32)
+
+
+def with_chimes(samples: np.ndarray, rate: int, times: list[float]) -> np.ndarray:
+    out = samples.astype(np.float32).copy()
+    bell = chime(rate)
+    for t in times:
+        start = int(round(t * rate))
+        end = min(len(out), start + len(bell))
+        if start < end:
+            out[start:end] += bell[: end - start]
+    return np.clip(out, -1.0, 1.0)
+
+
+class TriggerWordHandler(BaseHandler):
+    service = "trigger_word"
+
+    def load(self, model_dir: Path) -> None:
+        from pipelines.tasks.trigger_word import feature_params
+
+        super().load(model_dir)
+        params = self.bundle["params"]
+        self.features = feature_params(params)
+        self.threshold = float(self.bundle["meta"]["threshold"])
+        self.min_gap_s = float(params["decode"]["min_gap_s"])
+        self.max_seconds = float(self.config.get("max_seconds", 60))
+        self.max_bytes = int(self.config.get("max_bytes", 12_000_000))
+
+    def parse(self, body: Any, content_type: str) -> dict:
+        chime_wanted = False
+        is_json = isinstance(body, (dict, list)) or "json" in content_type.lower() or (
+            isinstance(body, (bytes, bytearray)) and body[:1] == b"{")
+        if is_json:
+            obj = json_object(body)
+            raw = base64_field(obj, "audio", self.max_bytes)
+            chime_wanted = obj.get("chime", False)
+            if not isinstance(chime_wanted, bool):
+                raise ClientError(f"'chime' must be true or false, got {chime_wanted!r}")
+        elif isinstance(body, (bytes, bytearray)):
+            raw = bytes(body)
+        else:
+            raise ClientError('send a WAV file as the request body, or JSON {"audio": <base64 WAV>}')
+        return {**self.decode(raw), "chime": chime_wanted}
+
+    def decode(self, raw: bytes) -> dict:
+        from pipelines.data.audio import decode_wav, resample
+
+        if not raw:
+            raise ClientError("the body is empty: send a WAV file")
+        if len(raw) > self.max_bytes:
+            raise ClientError(f"the audio is {len(raw)} bytes; the limit is {self.max_bytes}", 413)
+        try:
+            samples, rate = decode_wav(raw)
+        except (ValueError, EOFError) as err:
+            raise ClientError(f"not a WAV file this service reads: {err}") from err
+        if len(samples) == 0:
+            raise ClientError("the WAV file holds no samples")
+        duration = len(samples) / rate
+        if duration > self.max_seconds:
+            raise ClientError(f"the audio is {duration:.1f} s long; the limit is {self.max_seconds:.0f} s")
+        if not np.isfinite(samples).all():
+            raise ClientError("the WAV file holds NaN or infinite samples")
+        model_rate = self.features["sample_rate"]
+        return {"samples": samples, "rate": rate, "duration_s": duration,
+                "model_audio": resample(samples, rate, model_rate)}
+
+    def predict(self, items: list[dict]) -> list[dict]:
+        import torch
+
+        from pipelines.data.audio import encode_wav
+        from pipelines.tasks.trigger_word import detect
+
+        found = detect(self.model, [torch.from_numpy(it["model_audio"]) for it in items], self.features,
+                       self.threshold, self.min_gap_s)
+        answers = []
+        for item, activations in zip(items, found, strict=True):
+            AUDIO_SECONDS.labels(service=self.service).inc(item["duration_s"])
+            ACTIVATIONS.labels(service=self.service).inc(len(activations))
+            self.count(item["duration_s"], len(activations))
+            answer = {"duration_s": round(item["duration_s"], 3), "sample_rate": item["rate"],
+                      "activations": activations, "threshold": self.threshold}
+            if item["chime"]:
+                audio = with_chimes(item["samples"], item["rate"], [a["time_s"] for a in activations])
+                answer["audio"] = base64.b64encode(encode_wav(audio, item["rate"])).decode()
+            answers.append(answer)
+        return answers
+
+    def count(self, seconds: float, activations: int) -> None:
+        ts_metrics = getattr(self.context, "metrics", None)
+        if ts_metrics is None:
+            return
+        try:
+            ts_metrics.add_counter("DlzooAudioSeconds", seconds, dimensions=[])
+            ts_metrics.add_counter("DlzooActivations", activations, dimensions=[])
+        except Exception:  # noqa: BLE001 — metrics never fail a request
+            log.debug("TorchServe metric not recorded", exc_info=True)
