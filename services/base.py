@@ -69,6 +69,12 @@ def json_object(body: Any) -> dict:
     return body
 
 
+def is_json_body(body: Any, content_type: str) -> bool:
+    """Whether a body is meant as JSON: already decoded by TorchServe, labelled JSON, or bytes opening an object."""
+    return isinstance(body, (dict, list)) or "json" in content_type.lower() or (
+        isinstance(body, (bytes, bytearray)) and body[:1] == b"{")
+
+
 class BaseHandler:
     """TorchServe entry point shared by every dlzoo service (``initialize`` + ``handle``)."""
 
@@ -142,9 +148,15 @@ class BaseHandler:
 
     def record(self, context, status: int, seconds: float) -> None:
         request_metrics.observe(self.service, status, seconds)
-        ts_metrics = getattr(context, "metrics", None)
-        if ts_metrics is not None:
-            try:
-                ts_metrics.add_counter(f"DlzooRequests{status // 100}XX", 1, dimensions=[])
-            except Exception:  # noqa: BLE001 — metrics never fail a request
-                log.debug("TorchServe metric not recorded", exc_info=True)
+        self.ts_counters({f"DlzooRequests{status // 100}XX": 1}, context)
+
+    def ts_counters(self, counters: dict[str, float], context=None) -> None:
+        """Add to TorchServe custom counters (``name: amount``); a metrics failure never fails a request."""
+        ts_metrics = getattr(context or self.context, "metrics", None)
+        if ts_metrics is None:
+            return
+        try:
+            for name, value in counters.items():
+                ts_metrics.add_counter(name, value, dimensions=[])
+        except Exception:  # noqa: BLE001 — metrics never fail a request
+            log.debug("TorchServe metric not recorded", exc_info=True)

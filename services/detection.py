@@ -13,14 +13,11 @@ or a bad threshold answers ``400 {"error": ...}``; a body over ``max_bytes`` ans
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
-from services.base import BaseHandler, ClientError, json_object
+from services.base import BaseHandler, ClientError, is_json_body, json_object
 from services.images import FORMATS, base64_field, decode_image
-
-log = logging.getLogger(__name__)
 
 
 class DetectionHandler(BaseHandler):
@@ -51,9 +48,7 @@ class DetectionHandler(BaseHandler):
     def parse(self, body: Any, content_type: str) -> dict:
         settings = {"score_threshold": self.score_threshold, "iou_threshold": self.iou_threshold,
                     "max_detections": self.max_detections}
-        is_json = isinstance(body, (dict, list)) or "json" in content_type.lower() or (
-            isinstance(body, (bytes, bytearray)) and body[:1] == b"{")
-        if is_json:
+        if is_json_body(body, content_type):
             obj = json_object(body)
             raw = base64_field(obj, "image", self.max_bytes)
             settings["score_threshold"] = float(self._number(obj, "score_threshold", self.score_threshold, 0.0, 1.0))
@@ -86,13 +81,7 @@ class DetectionHandler(BaseHandler):
         """Custom metrics: detections per image (histogram) and per class (counter)."""
         from services import metrics as request_metrics
 
-        request_metrics.observe_detections(self.service, [d["label"] for d in detections])
-        ts_metrics = getattr(self.context, "metrics", None)
-        if ts_metrics is None:
-            return
-        try:
-            ts_metrics.add_counter("DlzooDetections", len(detections), dimensions=[])
-            for d in detections:
-                ts_metrics.add_counter(f"DlzooDetections_{d['label']}", 1, dimensions=[])
-        except Exception:  # noqa: BLE001 — metrics never fail a request
-            log.debug("TorchServe metric not recorded", exc_info=True)
+        labels = [d["label"] for d in detections]
+        request_metrics.observe_detections(self.service, labels)
+        per_class = {f"DlzooDetections_{label}": labels.count(label) for label in sorted(set(labels))}
+        self.ts_counters({"DlzooDetections": len(detections), **per_class})

@@ -182,11 +182,5 @@ class FaceHandler(BaseHandler):
     def count_operation(self, op: str, outcome: str) -> None:
         """Custom metrics: prometheus ``dlzoo_face_operations_total{op, outcome}`` and TorchServe's counter."""
         FACE_OPERATIONS.labels(service=self.service, op=op, outcome=outcome).inc()
-        ts_metrics = getattr(self.context, "metrics", None)
-        if ts_metrics is None:
-            return
-        try:
-            ts_metrics.add_counter(f"DlzooFaceOps_{op}", 1, dimensions=[])
-        except Exception:  # noqa: BLE001 — metrics never fail a request
-            log.debug("TorchServe metric not recorded", exc_info=True)
+        self.ts_counters({f"DlzooFaceOps_{op}": 1})
 

@@ -14,17 +14,14 @@ spectrogram. Not a WAV, a corrupt header, no samples, too long, an unsupported e
 from __future__ import annotations
 
 import base64
-import logging
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from prometheus_client import Counter
 
-from services.base import BaseHandler, ClientError, json_object
+from services.base import BaseHandler, ClientError, is_json_body, json_object
 from services.images import base64_field
-
-log = logging.getLogger(__name__)
 
 AUDIO_SECONDS = Counter("dlzoo_audio_seconds", "Seconds of audio processed", ["service"])
 ACTIVATIONS = Counter("dlzoo_activations", "Trigger words detected", ["service"])
@@ -65,9 +62,7 @@ class TriggerWordHandler(BaseHandler):
 
     def parse(self, body: Any, content_type: str) -> dict:
         chime_wanted = False
-        is_json = isinstance(body, (dict, list)) or "json" in content_type.lower() or (
-            isinstance(body, (bytes, bytearray)) and body[:1] == b"{")
-        if is_json:
+        if is_json_body(body, content_type):
             obj = json_object(body)
             raw = base64_field(obj, "audio", self.max_bytes)
             chime_wanted = obj.get("chime", False)
@@ -113,7 +108,7 @@ class TriggerWordHandler(BaseHandler):
         for item, activations in zip(items, found, strict=True):
             AUDIO_SECONDS.labels(service=self.service).inc(item["duration_s"])
             ACTIVATIONS.labels(service=self.service).inc(len(activations))
-            self.count(item["duration_s"], len(activations))
+            self.ts_counters({"DlzooAudioSeconds": item["duration_s"], "DlzooActivations": len(activations)})
             answer = {"duration_s": round(item["duration_s"], 3), "sample_rate": item["rate"],
                       "activations": activations, "threshold": self.threshold}
             if item["chime"]:
@@ -121,13 +116,3 @@ class TriggerWordHandler(BaseHandler):
                 answer["audio"] = base64.b64encode(encode_wav(audio, item["rate"])).decode()
             answers.append(answer)
         return answers
-
-    def count(self, seconds: float, activations: int) -> None:
-        ts_metrics = getattr(self.context, "metrics", None)
-        if ts_metrics is None:
-            return
-        try:
-            ts_metrics.add_counter("DlzooAudioSeconds", seconds, dimensions=[])
-            ts_metrics.add_counter("DlzooActivations", activations, dimensions=[])
-        except Exception:  # noqa: BLE001 — metrics never fail a request
-            log.debug("TorchServe metric not recorded", exc_info=True)
