@@ -3,7 +3,7 @@
     dlzoo data detection                         # writes data/detection/ from params.yaml (data_detection)
     dlzoo data detection --seed 7 --out /tmp/det
 
-Writes ``<out>/images/{train,dev,test}/NNNNNN.jpg`` and ``<out>/annotations/instances_{split}.json``
+Writes ``<out>/images/{train,dev,test,new_scenes}/NNNNNN.jpg`` and ``<out>/annotations/instances_{split}.json``
 (standard COCO: ``images``, ``annotations`` with ``bbox = [x, y, w, h]`` in pixels, ``area`` = box area,
 ``iscrowd = 0``, ``categories`` with ids from 1). Each image entry also names its ``background`` photo.
 
@@ -16,10 +16,12 @@ an object less than ``MIN_VISIBLE`` visible (occluded or cut off) or with a visi
 ``MIN_BOX_SIDE`` px gets no annotation. Whole-image brightness, contrast, white balance, sensor noise and
 JPEG quality vary too, and some objects are slightly blurred.
 
-Background photos are split *by scene* between train, dev and test (``split_backgrounds``): the test
-and dev backgrounds are never seen in training, so held-out scores measure generalisation to new
-scenes, not memorised clutter. The split depends only on the file names, never on the seed, so data
-generated with different seeds still keeps test scenes out of training.
+Background photos are split *by scene* (``split_backgrounds``): train, dev and test are disjoint
+images drawn from the same training scenes (the usual i.i.d. split, as COCO's own), while
+``new_scenes`` uses only photos of scenes that no other split ever shows, so its score measures
+generalisation to new backgrounds rather than memorised clutter. The split depends only on the file
+names, never on the seed, so data generated with different seeds still keeps those scenes out of
+training.
 
 Everything is deterministic from the seed: image ``i`` of a split draws from its own generator
 seeded by ``(seed, split, i)``.
@@ -40,11 +42,11 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageStat, UnidentifiedImageError
 from tqdm import tqdm
 
-SPLITS = ("train", "dev", "test")
+SPLITS = ("train", "dev", "test", "new_scenes")
 IMAGE_SIDE = (200, 480)        # min/max width and height of a generated image, px
 MIN_BACKGROUND_SIDE = 160      # smaller files (masks, templates) are crops of other photos or too blurry
 BACKGROUND_MAX_SIDE = 640      # photos are downscaled once on load: crops are at most 480 px anyway
-HELD_OUT_SCENES = {"test": 0.2, "dev": 0.1}  # fraction of background scenes per held-out split
+HELD_OUT_SCENES = 0.3          # fraction of background scenes kept for the new_scenes split only
 MIN_VISIBLE = 0.4              # an object more than 60% hidden (occluded or truncated) is not annotated
 MIN_BOX_SIDE = 4               # px; smaller visible remains are not annotated
 SUPERSAMPLE = 2                # objects are drawn at 2x and box-filtered down: anti-aliased edges
@@ -280,22 +282,22 @@ def find_backgrounds(directory: Path) -> list[Path]:
 
 
 def split_backgrounds(paths: list[Path]) -> dict[str, list[list[Path]]]:
-    """Scenes (lists of files) per split, disjoint; the order of scenes is a hash of their key.
+    """Scenes (lists of files) per split; the order of scenes is a hash of their key.
 
     Hashing the key rather than shuffling with the seed keeps each scene in the same split for every
-    seed. Held-out splits get ``HELD_OUT_SCENES`` of the scenes (at least one each), train the rest.
+    seed. ``new_scenes`` gets ``HELD_OUT_SCENES`` of the scenes (at least one); train, dev and test
+    share the rest.
     """
     scenes: dict[str, list[Path]] = {}
     for path in paths:
         scenes.setdefault(scene_key(path), []).append(path)
-    if len(scenes) < len(SPLITS):
-        raise ValueError(f"detection backgrounds: need photos of at least {len(SPLITS)} different scenes "
-                         f"to keep train/dev/test backgrounds apart, found {len(scenes)}: {sorted(scenes)}")
+    if len(scenes) < 2:
+        raise ValueError(f"detection backgrounds: need photos of at least 2 different scenes to keep the "
+                         f"new_scenes backgrounds out of training, found {len(scenes)}: {sorted(scenes)}")
     keys = sorted(scenes, key=lambda k: hashlib.sha1(k.encode()).hexdigest())
-    n_test = max(1, round(HELD_OUT_SCENES["test"] * len(keys)))
-    n_dev = max(1, min(round(HELD_OUT_SCENES["dev"] * len(keys)), len(keys) - n_test - 1))
-    chosen = {"test": keys[:n_test], "dev": keys[n_test:n_test + n_dev], "train": keys[n_test + n_dev:]}
-    return {split: [scenes[k] for k in chosen[split]] for split in SPLITS}
+    n_new = max(1, min(round(HELD_OUT_SCENES * len(keys)), len(keys) - 1))
+    seen, new = [scenes[k] for k in keys[n_new:]], [scenes[k] for k in keys[:n_new]]
+    return {"train": seen, "dev": seen, "test": seen, "new_scenes": new}
 
 
 def load_background(path: Path) -> Image.Image:
@@ -402,7 +404,7 @@ def make_image(scenes: list[list[Path]], photos: dict[Path, Image.Image], params
 
 def check_params(params: dict) -> None:
     """Fail early, naming the key, rather than deep inside the drawing code."""
-    for key in ("seed", "n_train", "n_dev", "n_test", "min_size", "max_size", "max_objects", "backgrounds"):
+    for key in ("seed", "n_train", "n_dev", "n_test", "n_new_scenes", "min_size", "max_size", "max_objects", "backgrounds"):
         if key not in params:
             raise ValueError(f"data_detection: missing key {key!r}")
     if not 8 <= params["min_size"] <= params["max_size"] <= IMAGE_SIDE[1]:

@@ -21,6 +21,8 @@ non-overlapping times with random gains, and label the output frames right after
 **Held-out voices.** ``test_voices`` (default ``en-gb-scotland``, ``en-029`` and ``flite-rms``; a voice is
 an espeak accent, every variant of it included, or ``flite-<name>``) speak the ``test`` and ``negatives_only``
 clips, backgrounds included, and never occur in ``train`` or ``dev``, which share the other voices.
+Each word is spoken by flite with probability ``flite_share`` (when the side has flite voices), by
+espeak-ng otherwise, so the second engine is heard as often as chosen rather than 4 voices in 100.
 
 Layout (``<out>/<split>.json`` is a list with one record per clip)::
 
@@ -115,6 +117,7 @@ DEFAULTS = {
     "backgrounds": None,
     "real_fraction": 0.5,
     "cache_dir": None,
+    "flite_share": 0.0,
 }
 
 
@@ -239,6 +242,7 @@ class Sources:
     cache_dir: str
     rate: int
     real_fraction: float
+    flite_share: float = 0.0
 
 
 def make_sources(params: dict, held_out: bool) -> Sources:
@@ -251,7 +255,7 @@ def make_sources(params: dict, held_out: bool) -> Sources:
         real_positives=tuple(real_side(read_folder(params["positives"], rate, True), held_out)),
         real_negatives=tuple(real_side(read_folder(params["negatives"], rate, True), held_out)),
         real_backgrounds=tuple(real_side(read_folder(params["backgrounds"], rate, False), held_out)),
-        cache_dir=str(cache), rate=rate, real_fraction=params["real_fraction"])
+        cache_dir=str(cache), rate=rate, real_fraction=params["real_fraction"], flite_share=params["flite_share"])
 
 
 def negative_word(rng: np.random.Generator) -> str:
@@ -259,8 +263,18 @@ def negative_word(rng: np.random.Generator) -> str:
     return str(rng.choice(CONFUSABLES if rng.random() < P_CONFUSABLE else ORDINARY))
 
 
-def draw_rendition(rng: np.random.Generator, speakers: tuple[str, ...], word: str) -> Rendition:
-    """``word`` by a random speaker at a random grid speed and pitch."""
+def draw_rendition(rng: np.random.Generator, speakers: tuple[str, ...], word: str, flite_share: float = 0.0
+                   ) -> Rendition:
+    """``word`` by a random speaker at a random grid speed and pitch.
+
+    With both engines among ``speakers``, flite speaks with probability ``flite_share`` whatever its
+    number of voices: drawn uniformly, flite's 4-5 voices would be lost among espeak's ~100 variants,
+    and a detector that has barely heard another engine fails on it (and on real speech).
+    """
+    flite = [s for s in speakers if s.startswith("flite-")]
+    espeak = [s for s in speakers if not s.startswith("flite-")]
+    if flite and espeak and flite_share > 0:
+        speakers = tuple(flite if rng.random() < flite_share else espeak)
     return Rendition(str(rng.choice(speakers)), word, int(rng.integers(3)), int(rng.integers(3)))
 
 
@@ -270,7 +284,7 @@ def draw_word(rng: np.random.Generator, src: Sources, positive: bool) -> Word:
     if real and rng.random() < src.real_fraction:
         name, x = real[int(rng.integers(len(real)))]
         return Word(x, POSITIVE if positive else "real", f"real:{name}")
-    r = draw_rendition(rng, src.speakers, POSITIVE if positive else negative_word(rng))
+    r = draw_rendition(rng, src.speakers, POSITIVE if positive else negative_word(rng), src.flite_share)
     return Word(synthesize(r, src.cache_dir, src.rate), r.word, r.speaker)
 
 
@@ -314,7 +328,7 @@ def babble(rng: np.random.Generator, n: int, src: Sources) -> tuple[np.ndarray, 
     out = np.zeros(n)
     speakers = []
     for _ in range(int(rng.integers(3, 7))):
-        renditions = [draw_rendition(rng, src.speakers, negative_word(rng)) for _ in range(3)]
+        renditions = [draw_rendition(rng, src.speakers, negative_word(rng), src.flite_share) for _ in range(3)]
         speakers += [r.speaker for r in renditions]
         words = [synthesize(r, src.cache_dir, src.rate) for r in renditions]
         gain, pos = db_to_gain(rng.uniform(-4, 4)), int(rng.integers(0, src.rate))
@@ -518,6 +532,8 @@ def check_params(params: dict, seed: int) -> dict:
     if unknown or not p["test_voices"] or set(p["test_voices"]) == set(all_voices()):
         raise ValueError(f"data_trigger_word.test_voices: need a non-empty proper subset of {all_voices()}, "
                          f"unknown: {sorted(unknown)}")
+    if not 0.0 <= p["flite_share"] <= 1.0:
+        raise ValueError(f"data_trigger_word.flite_share must be in [0, 1], got {p['flite_share']!r}")
     bad_kinds = set(p["background_kinds"]) - set(BACKGROUND_KINDS)
     if bad_kinds or not p["background_kinds"]:
         raise ValueError(f"data_trigger_word.background_kinds: choose from {BACKGROUND_KINDS}, got {bad_kinds}")

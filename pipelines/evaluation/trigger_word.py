@@ -69,14 +69,27 @@ def event_metrics(all_probs: list[np.ndarray], all_times: list[np.ndarray], trut
             "activates": tp + fn, "detections": tp + fp}
 
 
+DEFAULT_GRID = np.round(np.concatenate([np.arange(0.05, 0.99, 0.01), [0.99, 0.995, 0.998, 0.999]]), 3)
+
+
 def choose_threshold(all_probs, all_times, truths, durations_s, tolerance_s: float = 0.5, min_gap_s: float = 0.75,
-                     grid: np.ndarray | None = None) -> tuple[float, dict]:
-    """The threshold with the best F1 on these (dev) clips; ties go to the higher threshold (fewer false
-    accepts). Returns (threshold, its metrics)."""
-    grid = np.round(np.arange(0.05, 0.96, 0.05), 2) if grid is None else grid
-    best = None
-    for thr in grid:
-        m = event_metrics(all_probs, all_times, truths, durations_s, float(thr), tolerance_s, min_gap_s)
-        if best is None or m["f1"] >= best[1]["f1"]:
-            best = (float(thr), m)
-    return best
+                     grid: np.ndarray | None = None, max_false_accepts_per_hour: float | None = None
+                     ) -> tuple[float, dict]:
+    """The decision threshold for these (dev) clips, and its metrics.
+
+    Without a budget: the best F1. With ``max_false_accepts_per_hour``: the best recall among the
+    thresholds within that budget (a wake word is tuned for how often it may wrongly wake), or the
+    fewest false accepts when none is. Ties go to the higher threshold.
+    """
+    grid = DEFAULT_GRID if grid is None else grid
+    scored = [(float(thr), event_metrics(all_probs, all_times, truths, durations_s, float(thr), tolerance_s, min_gap_s))
+              for thr in grid]
+    if max_false_accepts_per_hour is None:
+        def key(item):
+            return item[1]["f1"], item[0]
+    else:
+        def key(item):
+            m = item[1]
+            within = m["false_accepts_per_hour"] <= max_false_accepts_per_hour
+            return within, m["recall"] if within else -m["false_accepts_per_hour"], item[0]
+    return max(scored, key=key)

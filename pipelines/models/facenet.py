@@ -22,6 +22,9 @@ class FaceNetConfig:
     embedding_dim: int = 128
     width: float = 1.0     # channel multiplier
     dropout: float = 0.2
+    # Training identities of the auxiliary classifier (CosFace) beside the triplet loss; 0 = none.
+    # Only training uses it: embeddings never depend on it.
+    train_identities: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -91,14 +94,33 @@ class FaceNet(nn.Module):
         # Batch norm before the L2 normalisation ("BNNeck"): a fresh network maps every face to nearly one
         # direction, and the triplet loss then collapses; centred embeddings start spread over the sphere.
         self.neck = nn.BatchNorm1d(cfg.embedding_dim)
+        self.classifier = (nn.Parameter(torch.randn(cfg.train_identities, cfg.embedding_dim) * 0.01)
+                           if cfg.train_identities else None)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         x = self.blocks(self.stem(images))
         x = self.dropout(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
         return F.normalize(self.neck(self.embed(x)), dim=1)
 
+    def identity_logits(self, emb: torch.Tensor) -> torch.Tensor:
+        """Cosine of each embedding with each training identity's centre ``(B, train_identities)``."""
+        if self.classifier is None:
+            raise ValueError("FaceNet: identity_logits needs a model built with train_identities > 0")
+        return emb @ F.normalize(self.classifier, dim=1).T
 
-# ---------------------------------------------------------------- triplet loss
+
+# ---------------------------------------------------------------- losses
+
+
+def cosface_loss(cosine: torch.Tensor, labels: torch.Tensor, scale: float = 30.0, margin: float = 0.35) -> torch.Tensor:
+    """CosFace (large-margin cosine) softmax: cross-entropy of ``scale * (cos - margin at the true class)``.
+
+    Classifying the training identities on the unit sphere gives every batch a signal from all of
+    them, not only the few triplets mined inside it; the margin makes classes compact, which is what
+    verification of unseen identities needs.
+    """
+    logits = scale * (cosine - margin * F.one_hot(labels, cosine.size(1)).to(cosine))
+    return F.cross_entropy(logits, labels)
 
 
 def pairwise_sq_distances(emb: torch.Tensor) -> torch.Tensor:

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch import nn
-from torchvision.ops import batched_nms
+from torchvision.ops import batched_nms, complete_box_iou_loss
 
 # Anchors (w, h) in input pixels for a 256 px input; a task should replace them with kmeans_anchors of its data.
 DEFAULT_ANCHORS = ((16.0, 22.0), (40.0, 26.0), (28.0, 64.0), (76.0, 54.0), (150.0, 110.0))
@@ -188,7 +188,8 @@ def build_targets(boxes_list: list, labels_list: list, anchors: torch.Tensor | l
     cell nearest the centre (YOLOv5), with offsets beyond the cell (-0.5..1.5).
     Returns ``mask`` (B, K, S, S) bool, ``txy`` (.., 2) centre offsets in the cell, ``twh``
     (.., 2) ``log(box / anchor)``, ``labels`` (..) long, ``weight`` (..) ``2 - box area / input area``
-    (small boxes count more: a pixel off matters more to their IoU), and ``gt_boxes`` (B, M, 4) with
+    (small boxes count more: a pixel off matters more to their IoU), ``tbox`` (.., 4) the assigned box
+    xyxy in input pixels, and ``gt_boxes`` (B, M, 4) with
     ``gt_valid`` (B, M), every box padded, for the loss's ignore rule.
     """
     anchors = torch.as_tensor(anchors, dtype=torch.float32)
@@ -240,14 +241,16 @@ def build_targets(boxes_list: list, labels_list: list, anchors: torch.Tensor | l
     txy, twh = torch.zeros(n, 2, device=device), torch.zeros(n, 2, device=device)
     target_labels = torch.zeros(n, dtype=torch.long, device=device)
     weight = torch.zeros(n, device=device)
+    tbox = torch.zeros(n, 4, device=device)
     mask[flat] = True
+    tbox[flat] = boxes[box_i]
     txy[flat] = (centre[box_i] - cells).clamp(-0.5, 1.5) if neighbour_cells else (centre[box_i] - cells).clamp(0, 1)
     twh[flat] = torch.log(wh[box_i] / anchors[anchor_i])
     target_labels[flat] = labels[box_i]
     weight[flat] = 2 - wh[box_i].prod(1) / float(grid * stride) ** 2
     shape = (B, K, grid, grid)
     return {"mask": mask.view(shape), "txy": txy.view(*shape, 2), "twh": twh.view(*shape, 2),
-            "labels": target_labels.view(shape), "weight": weight.view(shape),
+            "labels": target_labels.view(shape), "weight": weight.view(shape), "tbox": tbox.view(*shape, 4),
             "gt_boxes": gt_boxes, "gt_valid": gt_valid}
 
 
@@ -279,7 +282,8 @@ def _batched_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 def yolo_loss(pred: torch.Tensor, targets: dict[str, torch.Tensor], anchors: torch.Tensor, stride: int, *,
               coord: float = 5.0, noobj: float = 0.5, obj: float = 1.0, cls: float = 1.0,
-              ignore_iou: float = 0.6, neighbour_cells: bool = False) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+              ignore_iou: float = 0.6, neighbour_cells: bool = False, box: str = "mse",
+              obj_iou: float = 0.0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """YOLOv2's loss of raw predictions against :func:`build_targets`, summed per image, mean over the batch.
 
     Assigned anchors: squared error of ``sigmoid(txy)`` and of ``twh`` (log-space, so a box twice too
@@ -288,13 +292,32 @@ def yolo_loss(pred: torch.Tensor, targets: dict[str, torch.Tensor], anchors: tor
     down-weighted by ``noobj`` (they are the vast majority), except where the predicted box already
     overlaps a ground-truth box by IoU > ``ignore_iou`` (a good box that is merely not the assigned
     one should not be punished). Returns the total and its (detached) parts.
+
+    ``box="ciou"`` replaces the two squared errors by the complete-IoU loss of the decoded box (YOLOv4/v5:
+    it optimises the overlap that mAP measures, equally for every box size; reported as ``xy``, with
+    ``wh`` 0). ``obj_iou`` in [0, 1] blends the objectness target of assigned anchors from 1 towards
+    the IoU of their current box (YOLOv5's ``gr``): scores then rank well-placed boxes first.
     """
+    if box not in ("mse", "ciou"):
+        raise ValueError(f"yolo_loss: box must be 'mse' or 'ciou', got {box!r}")
     mask, B = targets["mask"], pred.size(0)
     pos = pred[mask]
     weight = targets["weight"][mask]
-    xy = (weight[:, None] * (centre_offset(pos[:, 0:2], neighbour_cells) - targets["txy"][mask]) ** 2).sum()
-    wh = (weight[:, None] * (pos[:, 2:4] - targets["twh"][mask]) ** 2).sum()
-    obj_pos = F.binary_cross_entropy_with_logits(pos[:, 4], torch.ones_like(pos[:, 4]), reduction="sum")
+    obj_target = torch.ones_like(pos[:, 4])
+    if box == "ciou" or obj_iou > 0:
+        ys, xs = mask.nonzero(as_tuple=True)[2:4]
+        centre = (centre_offset(pos[:, 0:2], neighbour_cells) + torch.stack([xs, ys], -1).to(pos)) * stride
+        size = anchors.to(pos)[mask.nonzero(as_tuple=True)[1]] * torch.exp(pos[:, 2:4].clamp(max=MAX_LOG_SCALE))
+        box_loss = complete_box_iou_loss(torch.cat([centre - size / 2, centre + size / 2], -1),
+                                         targets["tbox"][mask], reduction="none")
+        if obj_iou > 0:  # 1 - CIoU <= 1 - IoU, so this is a slight under-estimate of the IoU: clamped
+            obj_target = (1 - obj_iou) + obj_iou * (1 - box_loss.detach()).clamp(0, 1)
+    if box == "ciou":
+        xy, wh = (weight * box_loss).sum(), pos.new_zeros(())
+    else:
+        xy = (weight[:, None] * (centre_offset(pos[:, 0:2], neighbour_cells) - targets["txy"][mask]) ** 2).sum()
+        wh = (weight[:, None] * (pos[:, 2:4] - targets["twh"][mask]) ** 2).sum()
+    obj_pos = F.binary_cross_entropy_with_logits(pos[:, 4], obj_target, reduction="sum")
     cls_loss = F.cross_entropy(pos[:, 5:], targets["labels"][mask], reduction="sum")
 
     with torch.no_grad():

@@ -243,7 +243,8 @@ class DetectionTask(Task):
         targets = build_targets(batch["boxes"], batch["labels"], net.anchors, cfg.grid, cfg.stride,
                                 lp.get("match_iou"), cfg.neighbour_cells)
         return yolo_loss(pred, targets, net.anchors, cfg.stride, coord=lp["coord"], noobj=lp["noobj"],
-                         obj=lp["obj"], cls=lp["cls"], ignore_iou=lp["ignore_iou"], neighbour_cells=cfg.neighbour_cells)
+                         obj=lp["obj"], cls=lp["cls"], ignore_iou=lp["ignore_iou"], neighbour_cells=cfg.neighbour_cells,
+                         box=lp.get("box", "mse"), obj_iou=lp.get("obj_iou", 0.0))
 
     def loss(self, model, batch):
         return self._loss_parts(model, batch)[0]

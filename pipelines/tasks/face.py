@@ -9,6 +9,11 @@ random, so a shuffled loader of ``P`` items is exactly FaceNet's P x K sampling 
 mined inside it. Images are decoded once and kept as uint8; augmentation (flip, small shift/scale/
 rotation, brightness/contrast) is applied to the whole batch at once on its device.
 
+Beside the triplet loss, ``train.id_loss_weight`` adds a CosFace classifier over the training
+identities (a large-margin softmax on the same unit embeddings): with only P x K faces per batch
+the triplets alone see few identities at a time and drift, while the classifier pulls every
+identity's faces together against all the others at every step. Only the embedding is served.
+
 Every epoch's dev pass embeds the dev identities (never seen in training), chooses the distance
 threshold with the best verification accuracy on their balanced pairs and stores it in the model's
 meta: the threshold travels inside ``model.pt`` into evaluation (frozen, on test) and the service.
@@ -29,7 +34,7 @@ from tqdm import tqdm
 
 from pipelines.data.faces import SPLITS, load_identity_folders
 from pipelines.evaluation import face as face_metrics
-from pipelines.models.facenet import FaceNet, FaceNetConfig, triplet_loss
+from pipelines.models.facenet import FaceNet, FaceNetConfig, cosface_loss, triplet_loss
 from pipelines.tasks.base import Task
 
 
@@ -139,7 +144,8 @@ class FaceTask(Task):
         return collate_identities(batch)
 
     def model_config(self) -> dict:
-        return FaceNetConfig(**self.params["model"]).to_dict()
+        ids = len(self.train_set.names) if self.params["train"].get("id_loss_weight", 0) > 0 else 0
+        return FaceNetConfig(**self.params["model"], train_identities=ids).to_dict()
 
     @classmethod
     def build_model(cls, config: dict) -> nn.Module:
@@ -149,8 +155,13 @@ class FaceTask(Task):
         images = as_input(batch["images"])
         if model.training:
             images = augment(images, self.params["augment"])
-        loss, _ = triplet_loss(model(images), batch["labels"], self.params["train"]["margin"],
-                               self.params["train"]["mining"])
+        t = self.params["train"]
+        emb = model(images)
+        loss, _ = triplet_loss(emb, batch["labels"], t["margin"], t["mining"])
+        if t.get("id_loss_weight", 0) > 0:
+            net = getattr(model, "module", model)  # DDP wraps the network
+            loss = loss + t["id_loss_weight"] * cosface_loss(net.identity_logits(emb), batch["labels"],
+                                                             t["cosface_scale"], t["cosface_margin"])
         return loss
 
     @torch.no_grad()

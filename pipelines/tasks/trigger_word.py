@@ -173,7 +173,8 @@ class TriggerWordTask(Task):
 
     @torch.no_grad()
     def validate(self, model, loader, device):
-        """Dev loss, and event metrics at the threshold with the best dev F1 (stored in meta)."""
+        """Dev loss, and event metrics at the threshold chosen on dev (stored in meta): the best recall
+        within ``decode.max_false_accepts_per_hour`` (the best F1 when that is null)."""
         net = getattr(model, "module", model)
         net.eval()
         total, n = 0.0, 0
@@ -186,11 +187,12 @@ class TriggerWordTask(Task):
             [p for p, _ in out], [t for _, t in out], [r["activate_ends_s"] for r in self.dev_set.records],
             [r.get("duration_s", len(a) / feature_params(self.params)["sample_rate"])
              for r, a in zip(self.dev_set.records, self.dev_set.audio, strict=True)],
-            d["tolerance_s"], d["min_gap_s"])
+            d["tolerance_s"], d["min_gap_s"], max_false_accepts_per_hour=d.get("max_false_accepts_per_hour"))
         self.meta["threshold"] = threshold
         net.train()
         return {"dev_loss": total / max(n, 1), "dev_f1": m["f1"], "dev_recall": m["recall"],
-                "dev_precision": m["precision"], "dev_threshold": threshold}
+                "dev_precision": m["precision"], "dev_false_accepts_per_hour": m["false_accepts_per_hour"],
+                "dev_threshold": threshold}
 
     def evaluate(self, model, data_dir: Path):
         """Event precision/recall/F1 on test (held-out voices), false accepts per hour on negatives_only

@@ -22,6 +22,7 @@ from pipelines.data.trigger_word import (
     Sources,
     all_speakers,
     check_params,
+    draw_rendition,
     frame_labels,
     make_clip,
     place_segments,
@@ -277,7 +278,21 @@ def test_real_recordings_are_mixed_in_and_split_by_name(tmp_path, cache):
             assert all((zlib.crc32(n.removeprefix("real:").encode()) % 5 == 0) == (split == "test") for n in names)
 
 
+def test_flite_share_sets_how_often_the_second_engine_speaks():
+    speakers = tuple(s for s in all_speakers() if voice_of(s) not in ("en-029", "flite-rms"))
+    rng = np.random.default_rng(0)
+    for share, low, high in [(0.0, 0.01, 0.08), (0.3, 0.26, 0.34), (1.0, 1.0, 1.0)]:
+        drawn = [draw_rendition(rng, speakers, "activate", share).speaker for _ in range(3000)]
+        flite = np.mean([s.startswith("flite-") for s in drawn])
+        assert low <= flite <= high, (share, flite)
+    # A side with one engine only speaks with it, whatever the share.
+    espeak_only = tuple(s for s in speakers if not s.startswith("flite-"))
+    assert not any(draw_rendition(rng, espeak_only, "x", 0.9).speaker.startswith("flite-") for _ in range(50))
+
+
 def test_bad_params_name_the_key():
+    with pytest.raises(ValueError, match="flite_share"):
+        check_params({**PARAMS, "flite_share": 1.5}, 0)
     with pytest.raises(ValueError, match="test_voices"):
         check_params({**PARAMS, "test_voices": ["en-xx"]}, 0)
     with pytest.raises(ValueError, match="n_train"):

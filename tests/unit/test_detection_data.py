@@ -11,7 +11,7 @@ from pipelines.data.coco import load_coco, load_voc
 from pipelines.data.detection import CATEGORY_NAMES, SPLITS, scene_key, write_dataset
 
 BACKGROUNDS = Path("/usr/share/doc/opencv-doc/examples/data")
-PARAMS = {"seed": 11, "n_train": 24, "n_dev": 6, "n_test": 10, "min_size": 16, "max_size": 160,
+PARAMS = {"seed": 11, "n_train": 24, "n_dev": 6, "n_test": 10, "n_new_scenes": 10, "min_size": 16, "max_size": 160,
           "max_objects": 10, "backgrounds": str(BACKGROUNDS)}
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def _coco(root: Path, split: str) -> dict:
 
 
 def test_same_seed_same_annotations_other_seed_other_data(dataset, tmp_path):
-    small = {**PARAMS, "n_train": 6, "n_dev": 2, "n_test": 2}
+    small = {**PARAMS, "n_train": 6, "n_dev": 2, "n_test": 2, "n_new_scenes": 2}
     write_dataset(small, tmp_path / "a")
     write_dataset(small, tmp_path / "b")
     write_dataset(small, tmp_path / "c", seed=small["seed"] + 1)
@@ -72,12 +72,13 @@ def test_every_class_appears_and_sizes_span_a_wide_range(dataset):
     assert max(longer) / min(longer) >= 5  # objects 16-160 px, minus what occlusion and borders cut off
 
 
-def test_held_out_backgrounds_are_never_seen_in_training(dataset):
+def test_new_scenes_are_never_seen_in_training(dataset):
     scenes = {split: {scene_key(Path(im["background"])) for im in _coco(dataset, split)["images"]}
               for split in SPLITS}
-    assert not scenes["train"] & scenes["test"]
-    assert not scenes["train"] & scenes["dev"]
-    assert not scenes["dev"] & scenes["test"]
+    for split in ("train", "dev", "test"):
+        assert not scenes[split] & scenes["new_scenes"], f"{split} shows a new_scenes background"
+    # test is new images of the training scenes; with 10 images from ~45 scenes it shares some.
+    assert scenes["test"] & scenes["train"]
 
 
 def test_scene_key_groups_pairs_and_sequences():
@@ -96,7 +97,7 @@ def test_bad_params_and_backgrounds_are_rejected(tmp_path):
     photos = tmp_path / "photos"
     photos.mkdir()
     Image.new("RGB", (300, 300)).save(photos / "one.jpg")
-    with pytest.raises(ValueError, match="at least 3 different scenes"):
+    with pytest.raises(ValueError, match="at least 2 different scenes"):
         write_dataset({**PARAMS, "backgrounds": str(photos)}, tmp_path / "out")
 
 

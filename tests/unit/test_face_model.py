@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from pipelines.evaluation import face as fm
-from pipelines.models.facenet import FaceNet, FaceNetConfig, triplet_loss
+from pipelines.models.facenet import FaceNet, FaceNetConfig, cosface_loss, triplet_loss
 from pipelines.tasks.face import augment, collate_identities
 
 
@@ -65,6 +65,21 @@ def test_well_separated_identities_cost_nothing_and_bad_batches_are_refused():
         triplet_loss(emb, torch.tensor([0, 1, 2, 3]))
     with pytest.raises(ValueError, match="mining"):
         triplet_loss(emb, labels, mining="random")
+
+
+def test_cosface_loss_matches_its_formula_and_the_classifier_is_optional():
+    cos = torch.tensor([[0.9, 0.1, -0.2], [0.3, 0.5, 0.4]])
+    labels = torch.tensor([0, 2])
+    logits = 30 * (cos - 0.35 * F.one_hot(labels, 3))
+    assert float(cosface_loss(cos, labels, 30, 0.35)) == pytest.approx(float(F.cross_entropy(logits, labels)))
+    # The margin makes a correct but close call cost more than without it.
+    assert float(cosface_loss(cos, labels, 30, 0.35)) > float(cosface_loss(cos, labels, 30, 0.0))
+    model = FaceNet(FaceNetConfig(width=0.5, embedding_dim=16, train_identities=7)).eval()
+    emb = model(torch.rand(2, 3, 96, 96))
+    cosine = model.identity_logits(emb)
+    assert cosine.shape == (2, 7) and float(cosine.abs().max()) <= 1 + 1e-5
+    with pytest.raises(ValueError, match="train_identities"):
+        FaceNet(FaceNetConfig(width=0.5)).identity_logits(emb)
 
 
 def test_balanced_pairs_are_balanced_and_cover_every_positive():

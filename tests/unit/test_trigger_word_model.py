@@ -70,6 +70,21 @@ def test_event_metrics_and_threshold_choice():
     assert 0.4 < threshold <= 0.8 and best["f1"] == 1.0
 
 
+def test_threshold_within_a_false_accept_budget():
+    times = np.arange(250) * 0.04
+    word, alarm = np.zeros(250), np.zeros(250)
+    word[50:58] = 0.9      # an activate ending at 2.0 s, in one clip
+    alarm[100:104] = 0.6   # a confusable in another: 1 false accept in 20 s = 180 per hour
+    args = ([word, alarm], [times, times], [[1.95], []], [10.0, 10.0])
+    threshold, m = tw.choose_threshold(*args, max_false_accepts_per_hour=1.0)
+    assert 0.6 < threshold <= 0.9 and m["recall"] == 1.0 and m["false_accepts"] == 0
+    # A budget of 200 per hour allows the alarm; the higher thresholds are then only tie-breaks.
+    assert tw.choose_threshold(*args, max_false_accepts_per_hour=200.0)[1]["recall"] == 1.0
+    alarm[100:104] = 0.95  # louder than the word: within budget only when the word is missed too
+    threshold, m = tw.choose_threshold(*args, max_false_accepts_per_hour=1.0)
+    assert threshold > 0.95 and m["false_accepts"] == 0 and m["recall"] == 0.0
+
+
 def test_labels_sit_on_the_steps_after_each_word_end():
     task = TriggerWordTask({"model": {}, "features": {}}, {"label_window_s": 0.364})
     net = TriggerWordNet(TriggerWordConfig(conv_filters=8, gru=4))

@@ -145,6 +145,27 @@ def test_loss_is_zero_for_a_matching_prediction_and_grows_with_each_error():
     assert float(yolo_loss(wrong, t, ANCHORS, 16)[1]["noobj"]) > 1.0
 
 
+def test_ciou_box_loss_and_iou_objectness_target():
+    boxes = [torch.tensor([[36.0, 70.0, 84.0, 102.0], [150.0, 20.0, 230.0, 120.0]])]
+    t = build_targets(boxes, [torch.tensor([1, 3])], ANCHORS, grid=16, stride=16)
+    np.testing.assert_allclose(t["tbox"][t["mask"]].sort(0).values, boxes[0].sort(0).values)
+    pred = _perfect_prediction(t, num_classes=4)
+    total, parts = yolo_loss(pred, t, ANCHORS, 16, box="ciou", obj_iou=1.0)
+    assert float(total) < 1e-3 and float(parts["wh"]) == 0.0
+    where = tuple(t["mask"].nonzero()[0].tolist())
+    shifted = pred.clone()
+    shifted[(*where, 0)] -= 2.0  # the centre moves left by ~0.4 cell
+    _, parts_shifted = yolo_loss(shifted, t, ANCHORS, 16, box="ciou")
+    assert float(parts_shifted["xy"]) > 0.1
+    # With obj_iou the confident objectness of a badly placed box is pushed down towards its IoU ...
+    shifted[(*where, 2)] -= 1.0
+    assert float(yolo_loss(shifted, t, ANCHORS, 16, box="ciou", obj_iou=1.0)[1]["obj"]) > 1.0
+    # ... while a plain YOLOv2 target of 1 is happy with it.
+    assert float(yolo_loss(shifted, t, ANCHORS, 16, box="ciou", obj_iou=0.0)[1]["obj"]) < 1e-4
+    with pytest.raises(ValueError, match="box must be"):
+        yolo_loss(pred, t, ANCHORS, 16, box="giou")
+
+
 def test_noobj_ignores_a_good_box_from_an_unassigned_anchor():
     # The 48 x 32 box is anchor 1's; anchor 0 of the same cell predicting the same box is not punished ...
     box = torch.tensor([[36.0, 70.0, 84.0, 102.0]])
