@@ -404,7 +404,8 @@ def make_image(scenes: list[list[Path]], photos: dict[Path, Image.Image], params
 
 def check_params(params: dict) -> None:
     """Fail early, naming the key, rather than deep inside the drawing code."""
-    for key in ("seed", "n_train", "n_dev", "n_test", "n_new_scenes", "min_size", "max_size", "max_objects", "backgrounds"):
+    for key in ("seed", "n_train", "n_dev", "n_test", "n_new_scenes", "min_size", "max_size", "max_objects",
+                "backgrounds"):
         if key not in params:
             raise ValueError(f"data_detection: missing key {key!r}")
     if not 8 <= params["min_size"] <= params["max_size"] <= IMAGE_SIDE[1]:

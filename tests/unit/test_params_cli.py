@@ -81,7 +81,8 @@ def test_cli_data_backgrounds_option(tmp_path):
         shutil.copy(f"/usr/share/doc/opencv-doc/examples/data/{name}", photos / name)
     out = tmp_path / "det"
     result = invoke("--set", "data_detection.n_train=4", "--set", "data_detection.n_dev=2", "--set",
-                 "data_detection.n_test=2", "--set", "data_detection.n_new_scenes=2", "data", "detection", "--backgrounds", str(photos), "--out", str(out))
+                    "data_detection.n_test=2", "--set", "data_detection.n_new_scenes=2", "data", "detection",
+                    "--backgrounds", str(photos), "--out", str(out))
     assert result.exit_code == 0, result.output
     used = {img["background"] for split in ("train", "dev", "test", "new_scenes")
             for img in json.loads((out / "annotations" / f"instances_{split}.json").read_text())["images"]}
