@@ -304,12 +304,10 @@ def yolo_loss(pred: torch.Tensor, targets: dict[str, torch.Tensor], anchors: tor
     pos = pred[mask]
     weight = targets["weight"][mask]
     obj_target = torch.ones_like(pos[:, 4])
+    # Every anchor's decoded box, once: the IoU losses use the assigned ones, the ignore rule all of them.
+    boxes = pred_boxes(pred, anchors, stride, neighbour_cells)
     if box == "ciou" or obj_iou > 0:
-        ys, xs = mask.nonzero(as_tuple=True)[2:4]
-        centre = (centre_offset(pos[:, 0:2], neighbour_cells) + torch.stack([xs, ys], -1).to(pos)) * stride
-        size = anchors.to(pos)[mask.nonzero(as_tuple=True)[1]] * torch.exp(pos[:, 2:4].clamp(max=MAX_LOG_SCALE))
-        box_loss = complete_box_iou_loss(torch.cat([centre - size / 2, centre + size / 2], -1),
-                                         targets["tbox"][mask], reduction="none")
+        box_loss = complete_box_iou_loss(boxes[mask], targets["tbox"][mask], reduction="none")
         if obj_iou > 0:  # 1 - CIoU <= 1 - IoU, so this is a slight under-estimate of the IoU: clamped
             obj_target = (1 - obj_iou) + obj_iou * (1 - box_loss.detach()).clamp(0, 1)
     if box == "ciou":
@@ -321,8 +319,8 @@ def yolo_loss(pred: torch.Tensor, targets: dict[str, torch.Tensor], anchors: tor
     cls_loss = F.cross_entropy(pos[:, 5:], targets["labels"][mask], reduction="sum")
 
     with torch.no_grad():
-        boxes = pred_boxes(pred.detach(), anchors, stride, neighbour_cells).reshape(B, -1, 4)
-        iou = _batched_iou(boxes, targets["gt_boxes"]).masked_fill(~targets["gt_valid"][:, None, :], 0)
+        iou = _batched_iou(boxes.detach().reshape(B, -1, 4), targets["gt_boxes"])
+        iou = iou.masked_fill(~targets["gt_valid"][:, None, :], 0)
         negative = ~mask & (iou.max(-1).values <= ignore_iou).view(mask.shape)
     logits = pred[..., 4][negative]
     obj_neg = F.binary_cross_entropy_with_logits(logits, torch.zeros_like(logits), reduction="sum")
