@@ -48,7 +48,7 @@ def read_split(data_dir: Path, split: str) -> list[dict]:
 
 
 class ClipSet(Dataset):
-    """``(samples float16 (n,), activate end times)`` per clip of a split."""
+    """``(samples float16 (n,), activate end times, other words' end times)`` per clip of a split."""
 
     def __init__(self, data_dir: Path, records: list[dict], rate: int):
         self.records = records
@@ -59,7 +59,8 @@ class ClipSet(Dataset):
         return len(self.records)
 
     def __getitem__(self, i: int):
-        return self.audio[i], self.records[i]["activate_ends_s"]
+        r = self.records[i]
+        return self.audio[i], r["activate_ends_s"], [float(w["end_s"]) for w in r.get("negatives", [])]
 
 
 def spec_augment(spec: torch.Tensor, cfg: dict) -> torch.Tensor:
@@ -132,8 +133,8 @@ class TriggerWordTask(Task):
         return self.train_set, self.dev_set
 
     def collate(self, batch):
-        audio, ends = zip(*batch, strict=True)
-        return {"audio": list(audio), "ends": list(ends)}
+        audio, ends, negative_ends = zip(*batch, strict=True)
+        return {"audio": list(audio), "ends": list(ends), "negative_ends": list(negative_ends)}
 
     def model_config(self) -> dict:
         feat = feature_params(self.params)
@@ -154,6 +155,22 @@ class TriggerWordTask(Task):
         mask = np.stack([np.arange(steps) < net.n_steps(n) for n in lengths])
         return torch.from_numpy(y), torch.from_numpy(mask)
 
+    def negative_word_weights(self, net: TriggerWordNet, negative_ends: list[list[float]], steps: int,
+                              weight: float) -> torch.Tensor:
+        """Per-step loss weights: ``weight`` on the steps where a false accept would sit, from each negative
+        word's end to two label windows after it, and 1 elsewhere.
+
+        The false accepts of a trained model are confusables ("captivate", "activist") firing right after they
+        end; these few steps are otherwise a sliver of the thousands of easy background steps in a clip.
+        """
+        times = net.step_times(steps)
+        w = np.ones((len(negative_ends), steps), dtype=np.float32)
+        span = 2 * self.meta["label_window_s"]
+        for row, clip in zip(w, negative_ends, strict=True):
+            for end in clip:
+                row[(times > end - 0.1) & (times <= end + span)] = weight
+        return torch.from_numpy(w)
+
     def loss(self, model, batch):
         net = getattr(model, "module", model)
         spec, lengths = features(batch["audio"], feature_params(self.params))
@@ -165,6 +182,10 @@ class TriggerWordTask(Task):
         y, mask = y.to(device), mask.to(device)
         pos_weight = torch.tensor(float(self.params["train"].get("pos_weight", 1.0)), device=device)
         loss = F.binary_cross_entropy_with_logits(logits, y, pos_weight=pos_weight, reduction="none")
+        negative_weight = float(self.params["train"].get("negative_word_weight", 1.0))
+        if negative_weight != 1.0 and "negative_ends" in batch:
+            loss = loss * self.negative_word_weights(net, batch["negative_ends"], logits.shape[1],
+                                                     negative_weight).to(device)
         return (loss * mask).sum() / mask.sum().clamp(min=1)
 
     def _probs(self, model, dataset: ClipSet):

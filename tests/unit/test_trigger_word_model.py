@@ -96,6 +96,16 @@ def test_labels_sit_on_the_steps_after_each_word_end():
     assert mask[0].all() and mask[1].sum() == net.n_steps(501)
 
 
+def test_negative_word_weights_sit_on_the_steps_after_each_other_word():
+    task = TriggerWordTask({"model": {}, "features": {}}, {"label_window_s": 0.364})
+    net = TriggerWordNet(TriggerWordConfig(conv_filters=8, gru=4))
+    w = task.negative_word_weights(net, [[4.0], []], 247, 3.0).numpy()
+    times = net.step_times(247)
+    heavy = times[w[0] == 3.0]
+    assert heavy.min() > 3.9 and heavy.max() <= 4.0 + 2 * 0.364 + 1e-9 and len(heavy) >= 20
+    assert (w[0][w[0] != 3.0] == 1.0).all() and (w[1] == 1.0).all()
+
+
 def test_spec_augment_masks_some_frames_and_bins():
     torch.manual_seed(0)
     spec = torch.ones(4, 200, 201)
