@@ -42,7 +42,10 @@ class YoloConfig:
     stride: int = 16           # input px per grid cell: a power of two; 256 / 16 = 16 x 16 grid
     width: float = 1.0         # channel multiplier of the backbone
     base_channels: int = 16    # channels of the stem at width 1; each stride-2 stage doubles them
-    depths: tuple[int, ...] = (1, 1, 2, 1)  # residual blocks per stage after the stem; len = log2(stride)
+    depths: tuple[int, ...] = (1, 1, 2, 1)  # residual blocks per stage after the stem
+    # Stages coarser than the grid, fused back top-down (an FPN path ending at the grid): they give the
+    # cells context of the size of the largest objects. len(depths) = log2(stride) - 1 + context_stages.
+    context_stages: int = 1
     leaky_slope: float = 0.1
     # YOLOv5's assignment: a box also trains the two neighbouring cells nearest its centre, whose
     # centres then reach -0.5..1.5 cells (2 sigmoid - 0.5): three times the positives per box.
@@ -54,10 +57,15 @@ class YoloConfig:
         levels = round(math.log2(self.stride))
         if self.stride < 4 or 2 ** levels != self.stride:
             raise ValueError(f"yolo: stride must be a power of two >= 4, got {self.stride}")
-        if len(self.depths) != levels:
-            raise ValueError(f"yolo: stride {self.stride} needs {levels} stage depths, got {self.depths}")
-        if self.input_size % (2 * self.stride):
-            raise ValueError(f"yolo: input_size {self.input_size} must be a multiple of 2 x stride = {2 * self.stride}")
+        if self.context_stages < 1:
+            raise ValueError(f"yolo: context_stages must be >= 1, got {self.context_stages}")
+        if len(self.depths) != levels - 1 + self.context_stages:
+            raise ValueError(f"yolo: stride {self.stride} with {self.context_stages} context stage(s) needs "
+                             f"{levels - 1 + self.context_stages} stage depths, got {self.depths}")
+        coarsest = self.stride * 2 ** self.context_stages
+        if self.input_size % coarsest:
+            raise ValueError(f"yolo: input_size {self.input_size} must be a multiple of the coarsest stride "
+                             f"{coarsest} (stride x 2^context_stages)")
         if not self.anchors or min(min(a) for a in self.anchors) <= 0:
             raise ValueError(f"yolo: anchors must be positive (w, h) pairs, got {self.anchors}")
 
@@ -98,9 +106,10 @@ class Residual(nn.Module):
 class Yolo(nn.Module):
     """Image ``(B, 3, H, W)`` in [0, 1] -> raw predictions ``(B, K, H/stride, W/stride, 5 + C)``.
 
-    Stride-2 stages down to the grid, then one more stage at twice the stride whose output is
-    upsampled and concatenated back (YOLOv2's passthrough, the other way round): the grid cells
-    see context of the size of the largest objects (160 px) without losing the grid's resolution.
+    Stride-2 stages down to the grid, then ``context_stages`` coarser ones whose outputs are fused back
+    top-down, each upsampled and concatenated with the next finer one (YOLOv2's passthrough the other
+    way round; an FPN path with a single output): the grid cells see context of the size of the largest
+    objects (160 px) without losing the grid's resolution, so a stride-8 grid can serve small objects.
     """
 
     def __init__(self, cfg: YoloConfig):
@@ -112,9 +121,16 @@ class Yolo(nn.Module):
         stages = [nn.Sequential(ConvBNAct(chans[i], chans[i + 1], 3, 2, slope),
                                 *(Residual(chans[i + 1], slope) for _ in range(depth)))
                   for i, depth in enumerate(cfg.depths)]
-        self.down = nn.Sequential(*stages[:-1])  # stem + these reach the grid's stride
-        self.context = stages[-1]                # one stage coarser
-        grid_c, context_c = chans[-2], chans[-1]
+        g = len(cfg.depths) - cfg.context_stages  # stem + these reach the grid's stride
+        self.down = nn.Sequential(*stages[:g])
+        self.context = stages[g]                  # one stage coarser
+        self.coarser = nn.ModuleList(stages[g + 1:])
+        # Top-down: level k (k = 1 is the context stage) takes the upsampled, reduced level k + 1.
+        self.top_reduce = nn.ModuleList(ConvBNAct(chans[g + k + 1], chans[g + k], 1, slope=slope)
+                                        for k in range(1, cfg.context_stages))
+        self.top_fuse = nn.ModuleList(ConvBNAct(2 * chans[g + k], chans[g + k], 3, slope=slope)
+                                      for k in range(1, cfg.context_stages))
+        grid_c, context_c = chans[g], chans[g + 1]
         self.reduce = ConvBNAct(context_c, grid_c, 1, slope=slope)
         self.fuse = ConvBNAct(2 * grid_c, grid_c, 3, slope=slope)
         self.head = nn.Conv2d(grid_c, cfg.num_anchors * (5 + cfg.num_classes), 1)
@@ -133,9 +149,16 @@ class Yolo(nn.Module):
         bias[:, 4] = math.log(OBJECTNESS_PRIOR / (1 - OBJECTNESS_PRIOR))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        feat = self.down(self.stem(images))
-        context = F.interpolate(self.reduce(self.context(feat)), size=feat.shape[-2:], mode="nearest")
-        out = self.head(self.fuse(torch.cat([feat, context], dim=1)))
+        feats = [self.down(self.stem(images))]
+        feats.append(self.context(feats[0]))
+        for stage in self.coarser:
+            feats.append(stage(feats[-1]))
+        x = feats[-1]
+        for k in range(len(feats) - 2, 0, -1):  # the coarsest level down to the context stage
+            up = F.interpolate(self.top_reduce[k - 1](x), size=feats[k].shape[-2:], mode="nearest")
+            x = self.top_fuse[k - 1](torch.cat([feats[k], up], dim=1))
+        context = F.interpolate(self.reduce(x), size=feats[0].shape[-2:], mode="nearest")
+        out = self.head(self.fuse(torch.cat([feats[0], context], dim=1)))
         B, _, H, W = out.shape
         return out.view(B, self.cfg.num_anchors, 5 + self.cfg.num_classes, H, W).permute(0, 1, 3, 4, 2)
 

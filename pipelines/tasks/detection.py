@@ -229,16 +229,18 @@ class DetectionTask(Task):
         return YoloConfig(num_classes=len(self.meta["categories"]), anchors=self.meta["anchors"],
                           input_size=m["input_size"], stride=m["stride"], width=m["width"],
                           base_channels=m["base_channels"], depths=tuple(m["depths"]),
+                          context_stages=m.get("context_stages", 1),
                           neighbour_cells=bool(m.get("neighbour_cells", False))).to_dict()
 
     @classmethod
     def build_model(cls, config: dict) -> nn.Module:
         return Yolo(YoloConfig(**config)).to(memory_format=torch.channels_last)
 
-    def _loss_parts(self, model, batch):
+    def _loss_parts(self, model, batch, pred: torch.Tensor | None = None):
+        """The YOLO loss and its parts; ``pred``, when given, is the network's output for this batch."""
         net = getattr(model, "module", model)  # DDP wraps the network
         cfg = net.cfg
-        pred = model(as_input(batch["images"]))
+        pred = model(as_input(batch["images"])) if pred is None else pred
         lp = self.params["loss"]
         targets = build_targets(batch["boxes"], batch["labels"], net.anchors, cfg.grid, cfg.stride,
                                 lp.get("match_iou"), cfg.neighbour_cells)
@@ -258,9 +260,10 @@ class DetectionTask(Task):
         d = self.params["decode"]
         for batch in loader:
             batch = self.to_device(batch, device)
-            total += float(self._loss_parts(net, batch)[0]) * len(batch["images"])
+            pred = net(as_input(batch["images"]))  # one forward pass for both the loss and the mAP
+            total += float(self._loss_parts(net, batch, pred)[0]) * len(batch["images"])
             n += len(batch["images"])
-            out = decode(net(as_input(batch["images"])), net.anchors, net.cfg.stride, d["eval_score_threshold"],
+            out = decode(pred, net.anchors, net.cfg.stride, d["eval_score_threshold"],
                          d["iou_threshold"], d["max_detections"], neighbour_cells=net.cfg.neighbour_cells)
             preds += [{k: v.cpu().numpy() for k, v in p.items()} for p in out]
         size = net.cfg.input_size

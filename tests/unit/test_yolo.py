@@ -51,7 +51,26 @@ def test_other_strides_and_widths():
     assert YoloConfig(**cfg.to_dict()) == cfg
 
 
-@pytest.mark.parametrize("kwargs", [{"stride": 12}, {"depths": (1, 1)}, {"input_size": 250}, {"anchors": [(0, 5)]}])
+def test_a_stride_8_grid_fuses_two_coarser_stages_top_down():
+    torch.manual_seed(0)
+    cfg = YoloConfig(num_classes=8, stride=8, depths=(1, 1, 2, 1), context_stages=2)
+    model = Yolo(cfg).eval()
+    x = torch.rand(1, 3, 256, 256)
+    with torch.no_grad():
+        out = model(x)
+        assert cfg.grid == 32 and out.shape == (1, 5, 32, 32, 13)
+        assert len(model.coarser) == 1 and len(model.top_fuse) == 1
+        # The coarsest (stride-32) stage reaches the output: changing it changes the predictions.
+        model.coarser[0][0][0].weight.mul_(3)
+        assert not torch.allclose(model(x), out)
+    # With one context stage the module names are the original ones: trained models keep loading.
+    names = set(Yolo(YoloConfig(num_classes=8)).state_dict())
+    assert not any(n.startswith(("coarser", "top_")) for n in names)
+
+
+@pytest.mark.parametrize("kwargs", [{"stride": 12}, {"depths": (1, 1)}, {"input_size": 250}, {"anchors": [(0, 5)]},
+                                    {"context_stages": 0}, {"stride": 8, "context_stages": 2, "depths": (1, 1, 2)},
+                                    {"stride": 8, "context_stages": 2, "input_size": 48}])
 def test_bad_config_is_rejected(kwargs):
     with pytest.raises(ValueError):
         YoloConfig(num_classes=2, **kwargs)
