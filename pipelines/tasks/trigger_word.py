@@ -5,9 +5,10 @@
 
 Clips are decoded once (float16 in memory); every batch becomes spectrograms with
 ``pipelines.data.audio.spectrogram`` (the service's very function) and, in training, SpecAugment
-time and frequency masks. Targets are the course's: 1 on the output steps in the ``label_window_s``
-after each "activate" ends. Every epoch the dev clips choose the detection threshold with the best
-event F1, and it travels in the model's meta to evaluation and the service.
+time and frequency masks after a random vocal-tract-length warp of the frequency axis. Targets are the
+course's: 1 on the output steps in the ``label_window_s`` after each "activate" ends. Every epoch the
+dev clips choose the detection threshold (the best recall within ``decode.max_false_accepts_per_hour``),
+and it travels in the model's meta to evaluation and the service.
 """
 
 from __future__ import annotations
@@ -79,6 +80,25 @@ def spec_augment(spec: torch.Tensor, cfg: dict) -> torch.Tensor:
         f = torch.arange(Fq)
         out.masked_fill_(((f[None] >= start[:, None]) & (f[None] < (start + width)[:, None]))[:, None, :], 0.0)
     return out
+
+
+def vtlp(spec: torch.Tensor, max_warp: float, boundary: float = 0.8) -> torch.Tensor:
+    """Vocal-tract-length perturbation (Jaitly & Hinton 2013) of spectrograms ``(B, T, F)``: each clip's
+    frequency axis is stretched by its own factor ``a`` in ``1 +- max_warp``, so formants move as between a
+    longer and a shorter vocal tract (pitch and timing stay). Bins up to ``boundary`` of the band map
+    ``f -> f / a``; above, a second linear piece ends at the top bin, so the band keeps its width.
+    """
+    B, T, Fq = spec.shape
+    if max_warp <= 0 or Fq < 2:
+        return spec
+    a = 1 + (torch.rand(B, 1) * 2 - 1) * max_warp
+    k = torch.arange(Fq, dtype=torch.float32)[None]
+    cut, top = boundary * (Fq - 1), float(Fq - 1)
+    src = torch.where(k <= cut, k / a, cut / a + (k - cut) * (top - cut / a) / (top - cut)).clamp(0, top)
+    lo = src.floor().long().clamp(max=Fq - 2)
+    frac = (src - lo).to(spec.device, spec.dtype)[:, None, :]
+    lo = lo.to(spec.device)[:, None, :].expand(B, T, Fq)
+    return torch.gather(spec, 2, lo) * (1 - frac) + torch.gather(spec, 2, lo + 1) * frac
 
 
 def features(audio: list[torch.Tensor] | torch.Tensor, feat: dict) -> tuple[torch.Tensor, list[int]]:
@@ -175,7 +195,8 @@ class TriggerWordTask(Task):
         net = getattr(model, "module", model)
         spec, lengths = features(batch["audio"], feature_params(self.params))
         if model.training:
-            spec = spec_augment(spec, self.params["augment"])
+            spec = spec_augment(vtlp(spec, float(self.params["augment"].get("vtlp_warp", 0.0))),
+                                self.params["augment"])
         device = next(net.parameters()).device
         logits = model(spec.to(device))
         y, mask = self.targets(net, batch["ends"], lengths, logits.shape[1])

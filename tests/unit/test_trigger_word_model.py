@@ -14,7 +14,7 @@ import torch
 from pipelines.data.audio import encode_wav
 from pipelines.evaluation import trigger_word as tw
 from pipelines.models.trigger_word import TriggerWordConfig, TriggerWordNet
-from pipelines.tasks.trigger_word import TriggerWordTask, spec_augment
+from pipelines.tasks.trigger_word import TriggerWordTask, spec_augment, vtlp
 from services.mock_context import MockContext
 from services.trigger_word import TriggerWordHandler
 
@@ -104,6 +104,20 @@ def test_negative_word_weights_sit_on_the_steps_after_each_other_word():
     heavy = times[w[0] == 3.0]
     assert heavy.min() > 3.9 and heavy.max() <= 4.0 + 2 * 0.364 + 1e-9 and len(heavy) >= 20
     assert (w[0][w[0] != 3.0] == 1.0).all() and (w[1] == 1.0).all()
+
+
+def test_vtlp_moves_a_formant_by_the_warp_and_keeps_the_band_edges():
+    spec = torch.zeros(64, 5, 201)
+    spec[:, :, 50] = 1.0                      # one "formant" at bin 50
+    torch.manual_seed(0)
+    out = vtlp(spec, 0.1)
+    peaks = (out[:, 0] * torch.arange(201.0)).sum(1) / out[:, 0].sum(1)   # centre of mass per clip
+    assert peaks.min() >= 50 * 0.9 - 0.5 and peaks.max() <= 50 * 1.1 + 0.5 and peaks.std() > 1.0  # f -> a f
+    assert torch.allclose(out[:, 1:], out[:, :1].expand_as(out[:, 1:]))   # the same warp on every frame
+    edges = vtlp(torch.arange(201.0).expand(3, 4, 201).clone(), 0.15)
+    assert torch.allclose(edges[..., 0], torch.zeros(3, 4))
+    assert torch.allclose(edges[..., -1], torch.full((3, 4), 200.0))
+    assert torch.equal(vtlp(spec, 0.0), spec)
 
 
 def test_spec_augment_masks_some_frames_and_bins():
