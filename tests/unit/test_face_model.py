@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from pipelines.evaluation import face as fm
 from pipelines.models.facenet import FaceNet, FaceNetConfig, cosface_loss, triplet_loss
-from pipelines.tasks.face import augment, collate_identities
+from pipelines.tasks.face import augment, collate_identities, embed
 
 
 def test_embeddings_are_unit_vectors_of_the_configured_size():
@@ -20,6 +20,19 @@ def test_embeddings_are_unit_vectors_of_the_configured_size():
 
 def unit(*rows):
     return F.normalize(torch.tensor(rows, dtype=torch.float32), dim=1)
+
+
+def test_flip_averaged_embeddings_are_unit_vectors_that_ignore_the_mirror():
+    torch.manual_seed(0)
+    model = FaceNet(FaceNetConfig(input_size=32, width=0.25)).eval()
+    faces = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)
+    faces[:, :, :, :12] = 255  # lopsided, so that the mirror image differs a lot
+    both = embed(model, faces, batch_size=3)
+    assert both.shape == (4, model.cfg.embedding_dim)
+    assert np.allclose(np.linalg.norm(both, axis=1), 1, atol=1e-5)
+    assert np.abs(both - embed(model, faces.flip(-1))).max() < 1e-6      # a face and its mirror: one vector
+    plain = embed(model, faces, flip=False)                               # without the flip they differ
+    assert np.abs(plain - embed(model, faces.flip(-1), flip=False)).max() > 1e-4
 
 
 def test_batch_hard_picks_the_farthest_positive_and_the_closest_negative():
