@@ -30,6 +30,9 @@ class DetectionHandler(BaseHandler):
         self.score_threshold = float(decode.get("score_threshold", 0.3))
         self.iou_threshold = float(decode.get("iou_threshold", 0.45))
         self.max_detections = int(decode.get("max_detections", 100))
+        from pipelines.tasks.detection import check_input_size
+
+        self.input_size = check_input_size(self.model.cfg, decode.get("input_size"))  # a bad config fails the load
         self.max_detections_limit = int(self.config.get("max_detections", 300))
         self.max_bytes = int(self.config.get("max_bytes", 20_000_000))
         self.max_pixels = int(self.config.get("max_pixels", 40_000_000))
@@ -67,7 +70,7 @@ class DetectionHandler(BaseHandler):
 
         results = detect(self.model, [it["image"] for it in items],
                          [it["score_threshold"] for it in items], [it["iou_threshold"] for it in items],
-                         [it["max_detections"] for it in items], batch_size=len(items))
+                         [it["max_detections"] for it in items], batch_size=len(items), input_size=self.input_size)
         answers = []
         for item, res in zip(items, results, strict=True):
             detections = [{"label": self.categories[int(label)], "score": round(float(score), 4),

@@ -121,3 +121,19 @@ def test_exif_rotation_is_applied(handler, tiny_detection_dir):
     image.save(buf, format="JPEG", exif=exif)
     answers, _ = run(handler, tiny_detection_dir, [buf.getvalue()], ["image/jpeg"])
     assert (answers[0]["width"], answers[0]["height"]) == (100, 300)
+
+
+def test_the_configured_inference_size_is_used_and_a_bad_one_fails_the_load(tiny_detection_dir, tmp_path):
+    config = json.loads((tiny_detection_dir / "service.json").read_text())
+    assert config["decode"]["input_size"] == 160  # the smoke profile's 1.25x its 128 px training size
+    h = DetectionHandler()
+    h.initialize(MockContext(tiny_detection_dir))
+    assert h.input_size == 160
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "model.pt").symlink_to(tiny_detection_dir / "model.pt")
+    config["decode"]["input_size"] = 150
+    (bad / "service.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="decode.input_size must be a multiple of 32"):
+        DetectionHandler().initialize(MockContext(bad))

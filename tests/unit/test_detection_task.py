@@ -12,7 +12,7 @@ from torch import nn
 
 from pipelines.evaluation.detection import coco_metrics
 from pipelines.models.yolo import YoloConfig
-from pipelines.tasks.detection import Augment, LetterboxedSet, detect, find_splits, relabel
+from pipelines.tasks.detection import Augment, LetterboxedSet, check_input_size, detect, find_splits, relabel
 
 CLASSES = ["car", "sign"]
 
@@ -134,7 +134,9 @@ class GridModel(nn.Module):
         self.dummy = nn.Parameter(torch.zeros(1))
 
     def forward(self, x):
-        out = torch.full((x.size(0), 2, 16, 16, 8), -10.0)
+        self.seen = x.shape
+        grid = x.size(-1) // 16
+        out = torch.full((x.size(0), 2, grid, grid, 8), -10.0)
         out[..., 0:4] = 0.0  # centred in the cell, anchor-sized
         gx, gy = self.cell
         out[:, self.anchor, gy, gx, 4] = 10.0
@@ -142,15 +144,18 @@ class GridModel(nn.Module):
         return out
 
 
+@pytest.mark.parametrize("size", [None, 320])
 @pytest.mark.parametrize("width,height", [(400, 200), (150, 300), (256, 256)])
-def test_detect_maps_boxes_back_to_each_images_pixels(width, height):
+def test_detect_maps_boxes_back_to_each_images_pixels(width, height, size):
     model = GridModel(cell=(8, 7), anchor=0, label=2)
     images = [Image.new("RGB", (width, height)), Image.new("RGB", (64, 32))]
-    results = detect(model, images, score_threshold=0.5)
+    results = detect(model, images, score_threshold=0.5, input_size=size)
+    side = size or 256  # None: the training size
+    assert tuple(model.seen[-2:]) == (side, side)
     # Input box: centre ((8, 7) + 0.5) * 16 = (136, 120), size 32 -> [120, 104, 152, 136].
-    scale = 256 / max(width, height)
+    scale = side / max(width, height)
     new_w, new_h = round(width * scale), round(height * scale)
-    pad_x, pad_y = (256 - new_w) // 2, (256 - new_h) // 2
+    pad_x, pad_y = (side - new_w) // 2, (side - new_h) // 2
     expected = [(120 - pad_x) * width / new_w, (104 - pad_y) * height / new_h,
                 (152 - pad_x) * width / new_w, (136 - pad_y) * height / new_h]
     assert results[0]["labels"].tolist() == [2]
@@ -158,6 +163,15 @@ def test_detect_maps_boxes_back_to_each_images_pixels(width, height):
     assert math.isclose(results[0]["scores"][0], 1 / (1 + math.exp(-10)) * 0.99995, rel_tol=1e-3)
     # The small image's box is clipped to its own bounds.
     assert (results[1]["boxes"][:, 0::2] <= 64).all() and (results[1]["boxes"][:, 1::2] <= 32).all()
+
+
+@pytest.mark.parametrize("size", [300, 8, 8192, True, 320.0])
+def test_an_input_size_the_network_cannot_take_is_rejected_by_name(size):
+    cfg = YoloConfig(num_classes=3, input_size=256, stride=8, context_stages=2, depths=(1, 1, 1, 1))
+    with pytest.raises(ValueError, match="decode.input_size must be a multiple of 32"):
+        check_input_size(cfg, size)
+    assert check_input_size(cfg, None) == check_input_size(cfg, 0) == 256
+    assert check_input_size(cfg, 352) == 352
 
 
 def test_detect_applies_each_images_own_thresholds():
