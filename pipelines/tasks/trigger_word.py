@@ -120,11 +120,14 @@ def predict_probs(model: TriggerWordNet, audio: list[torch.Tensor], feat: dict, 
     out = []
     for i in range(0, len(audio), batch_size):
         spec, lengths = features(audio[i:i + batch_size], feat)
-        probs = torch.sigmoid(model(spec.to(device))).cpu().numpy()
-        for row, n in zip(probs, lengths, strict=True):
-            steps = model.n_steps(n)
-            out.append((row[:steps], model.step_times(steps)))
+        out += clip_probs(model, model(spec.to(device)), lengths)
     return out
+
+
+def clip_probs(model: TriggerWordNet, logits: torch.Tensor, lengths: list[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Padded logits ``(B, steps)`` -> per clip (its own steps' probabilities, their centre times in s)."""
+    probs = torch.sigmoid(logits).cpu().numpy()
+    return [(row[:model.n_steps(n)], model.step_times(model.n_steps(n))) for row, n in zip(probs, lengths, strict=True)]
 
 
 def detect(model: TriggerWordNet, audio: list[torch.Tensor], feat: dict, threshold: float, min_gap_s: float
@@ -197,14 +200,18 @@ class TriggerWordTask(Task):
         if model.training:
             spec = spec_augment(vtlp(spec, float(self.params["augment"].get("vtlp_warp", 0.0))),
                                 self.params["augment"])
-        device = next(net.parameters()).device
-        logits = model(spec.to(device))
+        logits = model(spec.to(next(net.parameters()).device))
+        return self._batch_loss(net, batch, logits, lengths)
+
+    def _batch_loss(self, net: TriggerWordNet, batch: dict, logits: torch.Tensor, lengths: list[int]) -> torch.Tensor:
+        """Masked, weighted BCE of ``logits`` (B, steps) against the batch's labels."""
+        device = logits.device
         y, mask = self.targets(net, batch["ends"], lengths, logits.shape[1])
         y, mask = y.to(device), mask.to(device)
         pos_weight = torch.tensor(float(self.params["train"].get("pos_weight", 1.0)), device=device)
         loss = F.binary_cross_entropy_with_logits(logits, y, pos_weight=pos_weight, reduction="none")
         negative_weight = float(self.params["train"].get("negative_word_weight", 1.0))
-        if negative_weight != 1.0 and "negative_ends" in batch:
+        if negative_weight != 1.0:
             loss = loss * self.negative_word_weights(net, batch["negative_ends"], logits.shape[1],
                                                      negative_weight).to(device)
         return (loss * mask).sum() / mask.sum().clamp(min=1)
@@ -219,11 +226,14 @@ class TriggerWordTask(Task):
         within ``decode.max_false_accepts_per_hour`` (the best F1 when that is null)."""
         net = getattr(model, "module", model)
         net.eval()
-        total, n = 0.0, 0
-        for batch in loader:
-            total += float(self.loss(net, batch)) * len(batch["audio"])
+        total, n, out = 0.0, 0, []
+        feat = feature_params(self.params)
+        for batch in loader:  # one forward pass per batch for both the loss and the probabilities
+            spec, lengths = features(batch["audio"], feat)
+            logits = net(spec.to(device))
+            total += float(self._batch_loss(net, batch, logits, lengths)) * len(batch["audio"])
             n += len(batch["audio"])
-        out = self._probs(net, self.dev_set)
+            out += clip_probs(net, logits, lengths)
         d = self.params["decode"]
         threshold, m = tw_metrics.choose_threshold(
             [p for p, _ in out], [t for _, t in out], [r["activate_ends_s"] for r in self.dev_set.records],

@@ -120,6 +120,41 @@ def test_vtlp_moves_a_formant_by_the_warp_and_keeps_the_band_edges():
     assert torch.equal(vtlp(spec, 0.0), spec)
 
 
+def test_validate_forwards_dev_once_with_the_loss_and_threshold_of_two_passes(smoke_params, tmp_path):
+    from torch.utils.data import DataLoader
+
+    from pipelines.tasks.trigger_word import feature_params, predict_probs
+
+    rng = np.random.default_rng(0)
+    records = []
+    for i in range(5):
+        (tmp_path / f"c{i}.wav").write_bytes(encode_wav(rng.normal(0, 0.1, 16000 * (2 + i % 2)).astype(np.float32), 16000))
+        records.append({"file": f"c{i}.wav", "duration_s": 2.0 + i % 2, "activate_ends_s": [1.0] if i % 2 else [],
+                        "negatives": [{"end_s": 0.5}]})
+    for split in ("train", "dev"):
+        (tmp_path / f"{split}.json").write_text(json.dumps(records))
+    params = json.loads(json.dumps(smoke_params["trigger_word"]))
+    params["train"]["negative_word_weight"] = 3.0
+    task = TriggerWordTask(params)
+    task.load(tmp_path)
+    torch.manual_seed(0)
+    net = task.build_model(task.model_config())
+    loader = DataLoader(task.dev_set, batch_size=2, collate_fn=task.collate)
+    got = task.validate(net, loader, torch.device("cpu"))
+    assert net.training  # handed back in training mode
+
+    net.eval()
+    with torch.no_grad():
+        losses = [float(task.loss(net, b)) * len(b["audio"]) for b in loader]
+    out = predict_probs(net, list(task.dev_set.audio), feature_params(params), 3)
+    d = params["decode"]
+    threshold, _ = tw.choose_threshold([p for p, _ in out], [t for _, t in out], [r["activate_ends_s"] for r in records],
+                                       [r["duration_s"] for r in records], d["tolerance_s"], d["min_gap_s"],
+                                       max_false_accepts_per_hour=d.get("max_false_accepts_per_hour"))
+    assert got["dev_loss"] == pytest.approx(sum(losses) / 5, rel=1e-5)
+    assert got["dev_threshold"] == threshold == task.meta["threshold"]
+
+
 def test_spec_augment_masks_some_frames_and_bins():
     torch.manual_seed(0)
     spec = torch.ones(4, 200, 201)
