@@ -128,7 +128,8 @@ def test_validate_forwards_dev_once_with_the_loss_and_threshold_of_two_passes(sm
     rng = np.random.default_rng(0)
     records = []
     for i in range(5):
-        (tmp_path / f"c{i}.wav").write_bytes(encode_wav(rng.normal(0, 0.1, 16000 * (2 + i % 2)).astype(np.float32), 16000))
+        noise = rng.normal(0, 0.1, 16000 * (2 + i % 2)).astype(np.float32)
+        (tmp_path / f"c{i}.wav").write_bytes(encode_wav(noise, 16000))
         records.append({"file": f"c{i}.wav", "duration_s": 2.0 + i % 2, "activate_ends_s": [1.0] if i % 2 else [],
                         "negatives": [{"end_s": 0.5}]})
     for split in ("train", "dev"):
@@ -148,8 +149,9 @@ def test_validate_forwards_dev_once_with_the_loss_and_threshold_of_two_passes(sm
         losses = [float(task.loss(net, b)) * len(b["audio"]) for b in loader]
     out = predict_probs(net, list(task.dev_set.audio), feature_params(params), 3)
     d = params["decode"]
-    threshold, _ = tw.choose_threshold([p for p, _ in out], [t for _, t in out], [r["activate_ends_s"] for r in records],
-                                       [r["duration_s"] for r in records], d["tolerance_s"], d["min_gap_s"],
+    threshold, _ = tw.choose_threshold([p for p, _ in out], [t for _, t in out],
+                                       [r["activate_ends_s"] for r in records], [r["duration_s"] for r in records],
+                                       d["tolerance_s"], d["min_gap_s"],
                                        max_false_accepts_per_hour=d.get("max_false_accepts_per_hour"))
     assert got["dev_loss"] == pytest.approx(sum(losses) / 5, rel=1e-5)
     assert got["dev_threshold"] == threshold == task.meta["threshold"]
