@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from pipelines.params import load_params
-from pipelines.tasks.detection import DetectionTask, find_splits, relabel
+from pipelines.tasks.detection import DetectionTask, check_input_size, find_splits, relabel
 from pipelines.training.artifacts import load_model
 
 KEYS = ("map50", "map", "map_small", "map_medium", "map_large")
@@ -38,8 +38,11 @@ def main(argv: list[str] | None = None) -> dict:
     torch.set_num_threads(args.threads)
     params = load_params()
     data = args.data or Path(params["data_detection"]["out"])
-    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     model, bundle = load_model(args.model)
+    try:
+        sizes = [check_input_size(model.cfg, int(s)) for s in args.sizes.split(",") if s.strip()]
+    except ValueError as err:
+        raise SystemExit(f"detection_input_size: --sizes {args.sizes!r}: {err}") from None
     task = DetectionTask(params["detection"], bundle["meta"])
     splits = find_splits(data)
     if args.split not in splits:
