@@ -1,13 +1,13 @@
 """Detection mAP against the inference letterbox size, on the dev split: how to choose ``decode.input_size``.
 
-    python benchmarks/detection_input_size.py                          # artifacts/detection, 256..384
-    python benchmarks/detection_input_size.py --sizes 256,320 --split test --data data/detection
+    python benchmarks/detection_input_size.py                          # artifacts/detection, 256..384, 256+384
+    python benchmarks/detection_input_size.py --sizes 256,320,256+384 --split test --data data/detection
 
 The network is fully convolutional, so it runs at any multiple of its coarsest stride; a larger
 letterbox than the training one gives small objects more pixels at some cost to the largest ones and
-time (~ size^2). Choose on dev (the default split), then confirm once on test with `dvc repro`.
-Prints one row per size (mAP@0.5, mAP, small/medium/large, ms per image) and writes
-benchmarks/results/detection_input_size.json.
+time (~ size^2); ``256+384`` runs both sizes and merges their detections. Choose on dev (the default
+split), then confirm once on test with `dvc repro`. Prints one row per setting (mAP@0.5, mAP,
+small/medium/large, ms per image) and writes benchmarks/results/detection_input_size.json.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--model", type=Path, default=Path("artifacts/detection/model.pt"))
     ap.add_argument("--data", type=Path, default=None, help="COCO/VOC directory (default: params data_detection.out)")
     ap.add_argument("--split", default="dev")
-    ap.add_argument("--sizes", default="256,288,320,352,384", help="comma-separated letterbox sides, px")
+    ap.add_argument("--sizes", default="256,288,320,352,384,256+384",
+                    help="comma-separated letterbox sides, px; a+b merges the detections of both")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
 
@@ -40,7 +41,8 @@ def main(argv: list[str] | None = None) -> dict:
     data = args.data or Path(params["data_detection"]["out"])
     model, bundle = load_model(args.model)
     try:
-        sizes = [check_input_size(model.cfg, int(s)) for s in args.sizes.split(",") if s.strip()]
+        sizes = [check_input_size(model.cfg, [int(x) for x in s.split("+")])
+                 for s in args.sizes.split(",") if s.strip()]
     except ValueError as err:
         raise SystemExit(f"detection_input_size: --sizes {args.sizes!r}: {err}") from None
     task = DetectionTask(params["detection"], bundle["meta"])
@@ -54,7 +56,8 @@ def main(argv: list[str] | None = None) -> dict:
         t0 = time.perf_counter()
         stats, _ = task.score(model, records, f"{args.split} @ {size}", input_size=size)
         ms = (time.perf_counter() - t0) * 1000 / len(records)
-        rows.append({"input_size": size, **{k: round(float(stats[k]), 4) for k in KEYS}, "ms_per_image": round(ms, 1)})
+        rows.append({"input_size": "+".join(map(str, size)), **{k: round(float(stats[k]), 4) for k in KEYS},
+                     "ms_per_image": round(ms, 1)})
     print(f"\n{args.split} of {data}: {len(records)} images; model trained at {model.cfg.input_size} px")
     print(" ".join(f"{h:>12}" for h in ("input_size", *KEYS, "ms_per_image")))
     for row in rows:

@@ -23,6 +23,7 @@ import torch
 from PIL import Image
 from torch import nn
 from torch.utils.data import Dataset
+from torchvision.ops import batched_nms
 from tqdm import tqdm
 
 from pipelines.data.coco import DetectionRecord, load_coco, load_voc
@@ -155,41 +156,68 @@ def as_input(images: torch.Tensor) -> torch.Tensor:
 # ---------------------------------------------------------------- inference
 
 
-def check_input_size(cfg: YoloConfig, input_size: int | None) -> int:
-    """The letterbox side to run the network at: ``input_size``, or the training size when None/0.
+MAX_INPUT_SIZES = 4
 
-    Larger than the training size helps: the letterbox shrinks a 480 px photo to 256 px, and its
-    16 px objects to 8.5 px, under the grid's 8 px cell. On the dev split the stride-8 model trained at
-    256 scored mAP@0.5 0.835 at 256, 0.856 at 288, 0.878 at 320 and 0.877 at 352 (small objects up,
-    large ones down); ``python benchmarks/detection_input_size.py`` repeats the sweep for any model.
+
+def check_input_size(cfg: YoloConfig, input_size: int | list[int] | None) -> list[int]:
+    """The letterbox side(s) to run the network at: ``input_size`` (one side or a list of up to 4, whose
+    detections are merged), or the training size when None/0.
+
+    The network is fully convolutional. A larger letterbox than the training one helps small objects
+    (a 480 px photo letterboxed to 256 px shrinks its 16 px objects to 8.5 px, under the 8 px cell)
+    and hurts the largest; running two sizes and merging keeps both. On the dev split, the stride-8
+    model trained at 256 scored mAP@0.5 0.835 at 256, 0.878 at 320, 0.877 at 352, and 0.896 at
+    256 + 384 (small AP 0.36 -> 0.48 with large kept at 0.68); ``python benchmarks/detection_input_size.py``
+    repeats the sweep for any model.
     """
     if not input_size:
-        return cfg.input_size
+        return [cfg.input_size]
+    sizes = list(input_size) if isinstance(input_size, (list, tuple)) else [input_size]
     coarsest = cfg.stride * 2 ** cfg.context_stages
-    if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size < coarsest \
-            or input_size % coarsest or input_size > 4096:
-        raise ValueError(f"detection.decode.input_size must be a multiple of {coarsest} (the model's coarsest "
-                         f"stride) from {coarsest} to 4096, got {input_size!r}")
-    return input_size
+    for size in sizes:
+        if isinstance(size, bool) or not isinstance(size, int) or size < coarsest or size % coarsest or size > 4096:
+            raise ValueError(f"detection.decode.input_size must be a multiple of {coarsest} (the model's coarsest "
+                             f"stride) from {coarsest} to 4096, or a list of such sizes, got {input_size!r}")
+    if not 1 <= len(sizes) <= MAX_INPUT_SIZES or len(set(sizes)) != len(sizes):
+        raise ValueError(f"detection.decode.input_size: give 1 to {MAX_INPUT_SIZES} different sizes, "
+                         f"got {input_size!r}")
+    return sizes
 
 
 @torch.no_grad()
 def detect(model: Yolo, images: list[Image.Image], score_threshold: float | list[float] = 0.25,
            iou_threshold: float | list[float] = 0.45, max_detections: int | list[int] = 100,
-           batch_size: int = 32, input_size: int | None = None) -> list[dict[str, np.ndarray]]:
+           batch_size: int = 32, input_size: int | list[int] | None = None) -> list[dict[str, np.ndarray]]:
     """Any-size RGB images -> per image ``{"boxes" (n, 4) xyxy original px, "scores", "labels"}``.
 
-    Images are letterboxed to ``input_size`` (default: the training size; the network is fully
-    convolutional, see :func:`check_input_size`) and run ``batch_size`` at a time; boxes are mapped
-    back to each image's own pixels (per-axis scale, clipped to the image). Each threshold is one
-    value for all images or a list with one per image (a service's requests each bring their own).
+    Images are letterboxed to ``input_size`` (default: the training size; see :func:`check_input_size`)
+    and run ``batch_size`` at a time; boxes are mapped back to each image's own pixels (per-axis scale,
+    clipped to the image). With several sizes, each image's detections at every size are pooled and
+    suppressed again per class (same IoU threshold and cap). Each threshold is one value for all images
+    or a list with one per image (a service's requests each bring their own).
     """
     def per_image(value):
         return list(value) if isinstance(value, (list, tuple)) else [value] * len(images)
 
     scores, ious, maxes = per_image(score_threshold), per_image(iou_threshold), per_image(max_detections)
+    sizes = check_input_size(model.cfg, input_size)
+    runs = [_detect_at(model, images, scores, ious, maxes, batch_size, size) for size in sizes]
+    if len(runs) == 1:
+        return runs[0]
+    out = []
+    for k, found in enumerate(zip(*runs, strict=True)):
+        boxes = torch.from_numpy(np.concatenate([f["boxes"] for f in found]))
+        conf = torch.from_numpy(np.concatenate([f["scores"] for f in found])).float()
+        labels = torch.from_numpy(np.concatenate([f["labels"] for f in found]))
+        keep = batched_nms(boxes.float(), conf, labels, ious[k])[:maxes[k]].numpy()
+        out.append({"boxes": boxes.numpy()[keep], "scores": conf.numpy()[keep], "labels": labels.numpy()[keep]})
+    return out
+
+
+def _detect_at(model: Yolo, images: list[Image.Image], scores: list[float], ious: list[float], maxes: list[int],
+               batch_size: int, size: int) -> list[dict[str, np.ndarray]]:
+    """:func:`detect` at one letterbox side."""
     cfg = model.cfg
-    size = check_input_size(cfg, input_size)
     device = next(model.parameters()).device
     out = []
     for i in range(0, len(images), batch_size):
@@ -295,7 +323,7 @@ class DetectionTask(Task):
         return {"dev_loss": total / max(n, 1), "dev_map50": stats["map50"], "dev_map": stats["map"]}
 
     def score(self, model, records: list[DetectionRecord], split: str,
-              input_size: int | None = None) -> tuple[dict, dict]:
+              input_size: int | list[int] | None = None) -> tuple[dict, dict]:
         """COCO stats and per-class AP of ``model`` on ``records`` (original images) with the decode
         params; ``input_size`` overrides ``decode.input_size``."""
         d = self.params["decode"]

@@ -125,10 +125,10 @@ def test_exif_rotation_is_applied(handler, tiny_detection_dir):
 
 def test_the_configured_inference_size_is_used_and_a_bad_one_fails_the_load(tiny_detection_dir, tmp_path):
     config = json.loads((tiny_detection_dir / "service.json").read_text())
-    assert config["decode"]["input_size"] == 160  # the smoke profile's 1.25x its 128 px training size
+    assert config["decode"]["input_size"] == [128, 192]  # the smoke profile's 1x and 1.5x its training size
     h = DetectionHandler()
     h.initialize(MockContext(tiny_detection_dir))
-    assert h.input_size == 160
+    assert h.input_size == [128, 192]
 
     bad = tmp_path / "bad"
     bad.mkdir()

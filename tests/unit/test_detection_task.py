@@ -165,13 +165,29 @@ def test_detect_maps_boxes_back_to_each_images_pixels(width, height, size):
     assert (results[1]["boxes"][:, 0::2] <= 64).all() and (results[1]["boxes"][:, 1::2] <= 32).all()
 
 
-@pytest.mark.parametrize("size", [300, 8, 8192, True, 320.0])
+@pytest.mark.parametrize("size", [300, 8, 8192, True, 320.0, [256, 300]])
 def test_an_input_size_the_network_cannot_take_is_rejected_by_name(size):
     cfg = YoloConfig(num_classes=3, input_size=256, stride=8, context_stages=2, depths=(1, 1, 1, 1))
     with pytest.raises(ValueError, match="decode.input_size must be a multiple of 32"):
         check_input_size(cfg, size)
-    assert check_input_size(cfg, None) == check_input_size(cfg, 0) == 256
-    assert check_input_size(cfg, 352) == 352
+    assert check_input_size(cfg, None) == check_input_size(cfg, 0) == [256]
+    assert check_input_size(cfg, 352) == [352] and check_input_size(cfg, [256, 384]) == [256, 384]
+    for sizes in ([256, 256], [32, 64, 96, 128, 160]):
+        with pytest.raises(ValueError, match="1 to 4 different sizes"):
+            check_input_size(cfg, sizes)
+
+
+def test_several_sizes_pool_their_detections_and_suppress_duplicates():
+    model = GridModel(cell=(8, 7), anchor=0, label=2)
+    image = [Image.new("RGB", (256, 256))]
+    one = detect(model, image, score_threshold=0.5, input_size=256)[0]
+    pooled = detect(model, image, score_threshold=0.5, input_size=[256, 320])[0]
+    assert len(one["boxes"]) == 1
+    # At 320 the input box [120, 104, 152, 136] maps back to 1/1.25 of it: a second, disjoint box.
+    assert sorted(map(tuple, pooled["boxes"].round(1).tolist())) == [(96.0, 83.2, 121.6, 108.8),
+                                                                      (120.0, 104.0, 152.0, 136.0)]
+    capped = detect(model, image, score_threshold=0.5, input_size=[256, 320], max_detections=1)[0]
+    assert len(capped["boxes"]) == 1
 
 
 def test_detect_applies_each_images_own_thresholds():
