@@ -62,12 +62,16 @@ class YoloConfig:
         if len(self.depths) != levels - 1 + self.context_stages:
             raise ValueError(f"yolo: stride {self.stride} with {self.context_stages} context stage(s) needs "
                              f"{levels - 1 + self.context_stages} stage depths, got {self.depths}")
-        coarsest = self.stride * 2 ** self.context_stages
-        if self.input_size % coarsest:
+        if self.input_size % self.coarsest_stride:
             raise ValueError(f"yolo: input_size {self.input_size} must be a multiple of the coarsest stride "
-                             f"{coarsest} (stride x 2^context_stages)")
+                             f"{self.coarsest_stride} (stride x 2^context_stages)")
         if not self.anchors or min(min(a) for a in self.anchors) <= 0:
             raise ValueError(f"yolo: anchors must be positive (w, h) pairs, got {self.anchors}")
+
+    @property
+    def coarsest_stride(self) -> int:
+        """Input px per cell of the coarsest stage: every input side must be a multiple of it."""
+        return self.stride * 2 ** self.context_stages
 
     @property
     def grid(self) -> int:

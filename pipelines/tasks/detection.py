@@ -165,15 +165,14 @@ def check_input_size(cfg: YoloConfig, input_size: int | list[int] | None) -> lis
 
     The network is fully convolutional. A larger letterbox than the training one helps small objects
     (a 480 px photo letterboxed to 256 px shrinks its 16 px objects to 8.5 px, under the 8 px cell)
-    and hurts the largest; running two sizes and merging keeps both. On the dev split, the stride-8
-    model trained at 256 scored mAP@0.5 0.835 at 256, 0.878 at 320, 0.877 at 352, and 0.896 at
-    256 + 384 (small AP 0.36 -> 0.48 with large kept at 0.68); ``python benchmarks/detection_input_size.py``
+    and hurts the largest; running two sizes and merging keeps both (the dev figures are beside
+    ``detection.decode.input_size`` in params.yaml); ``python benchmarks/detection_input_size.py``
     repeats the sweep for any model.
     """
     if not input_size:
         return [cfg.input_size]
     sizes = list(input_size) if isinstance(input_size, (list, tuple)) else [input_size]
-    coarsest = cfg.stride * 2 ** cfg.context_stages
+    coarsest = cfg.coarsest_stride
     for size in sizes:
         if isinstance(size, bool) or not isinstance(size, int) or size < coarsest or size % coarsest or size > 4096:
             raise ValueError(f"detection.decode.input_size must be a multiple of {coarsest} (the model's coarsest "
@@ -207,7 +206,7 @@ def detect(model: Yolo, images: list[Image.Image], score_threshold: float | list
     out = []
     for k, found in enumerate(zip(*runs, strict=True)):
         boxes = torch.from_numpy(np.concatenate([f["boxes"] for f in found]))
-        conf = torch.from_numpy(np.concatenate([f["scores"] for f in found])).float()
+        conf = torch.from_numpy(np.concatenate([f["scores"] for f in found]))
         labels = torch.from_numpy(np.concatenate([f["labels"] for f in found]))
         keep = batched_nms(boxes.float(), conf, labels, ious[k])[:maxes[k]].numpy()
         out.append({"boxes": boxes.numpy()[keep], "scores": conf.numpy()[keep], "labels": labels.numpy()[keep]})
