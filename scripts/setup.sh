@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up on a fresh Debian machine, as root: system packages, then the project's venv.
 #   bash scripts/setup.sh
-# Installs: a Java runtime (TorchServe), Prometheus + Pushgateway, and .venv with dlzoo and its deps.
+# Installs: a Java runtime (TorchServe), Prometheus + Pushgateway, speech synthesisers (espeak-ng, flite,
+# Festival) for the trigger-word data, and .venv with dlzoo and its deps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,9 @@ command -v git >/dev/null || need_apt+=(git)
 [ -d /usr/share/doc/opencv-doc/examples/data ] || need_apt+=(opencv-doc)   # real photos: detection backgrounds
 command -v espeak-ng >/dev/null || need_apt+=(espeak-ng)   # voices for the trigger-word data
 command -v flite >/dev/null || need_apt+=(flite)
+# Festival: the ked diphone and slt HTS voices speak trigger-word training data beside espeak-ng and flite.
+[ -d /usr/share/festival/voices/english/ked_diphone ] || need_apt+=(festival festvox-kdlpc16k)
+[ -d /usr/share/festival/voices/us/cmu_us_slt_arctic_hts ] || need_apt+=(festival festvox-us-slt-hts)
 if ((${#need_apt[@]})); then
   echo "[setup] apt-get install ${need_apt[*]}"
   apt-get update -qq

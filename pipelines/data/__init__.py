@@ -30,5 +30,5 @@ DATASETS = {
     "face": DatasetSpec("face", "data_face", "pipelines.data.faces:write_dataset",
                         "synthetic face identities, one folder per identity; dev/test identities unseen"),
     "trigger_word": DatasetSpec("trigger_word", "data_trigger_word", "pipelines.data.trigger_word:write_dataset",
-                                "10 s clips with 'activate' (espeak-ng/flite voices) over noise, WAV + JSON"),
+                                "10 s clips with 'activate' (espeak-ng/flite/Festival voices) over noise, WAV + JSON"),
 }

@@ -7,10 +7,12 @@ The course's recipe: take a 10 s background, insert 0-4 "activate" clips and som
 non-overlapping times with random gains, and label the output frames right after the end of every
 "activate" with 1 (50 of its 1,375 steps per 10 s = 0.364 s). Here every ingredient is generated:
 
-* **Words** are spoken by espeak-ng (8 English accents x 16 variants, 3 speeds x 3 pitches) and flite (5 voices,
-  3 durations x 3 pitch targets), trimmed of silence, resampled to ``sample_rate`` and cached on disk once
-  per (voice, word, speed, pitch) in ``cache_dir`` (default ``$XDG_CACHE_HOME/dlzoo/trigger_word``), so
-  thousands of clips call the synthesisers only a few thousand times in all. Positives: "activate".
+* **Words** are spoken by espeak-ng (8 English accents x 16 variants, 3 speeds x 3 pitches), flite (5 voices,
+  3 durations x 3 pitch targets) and Festival (the ``ked`` diphone voice, 3 durations x 3 pitch targets, and
+  the HTS statistical-parametric ``slt`` voice, 3 speaking rates), trimmed of silence, resampled to
+  ``sample_rate`` and cached on disk once per (voice, word, speed, pitch) in ``cache_dir`` (default
+  ``$XDG_CACHE_HOME/dlzoo/trigger_word``), so thousands of clips call the synthesisers only a few thousand
+  times in all. Positives: "activate".
   Negatives: ordinary words and confusables ("activity", "actor", "captivate", "deactivate", "vacate", ...).
 * **Backgrounds**: white, pink or brown noise, mains hum (50/60 Hz and harmonics), babble (3-6 talkers of
   overlapping negative words) or near silence, at 0-30 dB below the speech.
@@ -18,11 +20,13 @@ non-overlapping times with random gains, and label the output frames right after
   room reverb (synthetic exponentially decaying impulse response, RT60 0.15-0.9 s), telephone band
   (8 kHz round trip, 300-3,400 Hz), spectral tilt (+-4 dB/octave) and overall volume.
 
-**Held-out voices.** ``test_voices`` (default ``en-gb-scotland``, ``en-029`` and ``flite-rms``; a voice is
-an espeak accent, every variant of it included, or ``flite-<name>``) speak the ``test`` and ``negatives_only``
-clips, backgrounds included, and never occur in ``train`` or ``dev``, which share the other voices.
-Each word is spoken by flite with probability ``flite_share`` (when the side has flite voices), by
-espeak-ng otherwise, so the second engine is heard as often as chosen rather than 4 voices in 100.
+**Held-out voices.** ``test_voices`` (default ``en-gb-scotland``, ``en-029``, ``flite-rms``, ``festival-ked`` and
+``festival-slt_hts``: three engines' unseen voices; a voice is
+an espeak accent, every variant of it included, ``flite-<name>`` or ``festival-<name>``) speak the ``test`` and
+``negatives_only`` clips, backgrounds included, and never occur in ``train`` or ``dev``, which share the other
+voices. Each word is spoken by one of the other engines' voices (flite, Festival) with probability
+``other_engines_share`` (when the side has any), by espeak-ng otherwise, so they are heard as often as chosen
+rather than 4 voices in 100.
 
 Layout (``<out>/<split>.json`` is a list with one record per clip)::
 
@@ -40,7 +44,7 @@ background is then taken from them with probability ``real_fraction``. A file go
 (test, negatives_only) when ``crc32(file name) % 5 == 0``, to train/dev otherwise.
 
 Every clip draws from its own generator seeded by ``(seed, split, index)``: the bytes do not depend on the
-number of worker processes or on the cache state (they do depend on the espeak-ng and flite versions).
+number of worker processes or on the cache state (they do depend on the espeak-ng, flite and Festival versions).
 """
 
 from __future__ import annotations
@@ -83,6 +87,11 @@ ESPEAK_PITCHES = (30, 50, 70)          # 0-99 (-p)
 FLITE_VOICES = {"kal": 105, "kal16": 105, "awb": 110, "rms": 100, "slt": 170}  # voice: nominal f0, Hz
 FLITE_STRETCHES = (0.85, 1.0, 1.2)     # --setf duration_stretch
 FLITE_PITCH_FACTORS = (0.85, 1.0, 1.2)  # x nominal f0 -> --setf int_f0_target_mean
+# Festival (text2wave): voice -> (its voice_<name> function, nominal f0 in Hz or None when the voice's
+# pitch cannot be set). ``ked`` is a US male diphone voice; ``slt_hts`` is an HTS (HMM) voice, a
+# vocoded kind of speech no other engine here makes. Durations and pitch use the flite grids.
+FESTIVAL_VOICES = {"ked": ("ked_diphone", 105), "slt_hts": ("cmu_us_slt_arctic_hts", None)}
+OTHER_ENGINES = ("flite-", "festival-")  # speaker prefixes of the engines that are not espeak-ng
 
 BACKGROUND_KINDS = ("white", "pink", "brown", "hum", "babble", "silence")
 SPEECH_LEVEL_DB = (-32.0, -14.0)   # RMS dBFS of a word at gain 0
@@ -104,7 +113,7 @@ DEFAULTS = {
     "negatives_only_minutes": 0,
     "clip_seconds": 10.0,
     "sample_rate": 16_000,
-    "test_voices": ["en-gb-scotland", "en-029", "flite-rms"],
+    "test_voices": ["en-gb-scotland", "en-029", "flite-rms", "festival-ked", "festival-slt_hts"],
     "label_window_s": 0.364,       # the course: 50 of 1,375 output steps per 10 s
     "max_positives": 4,
     "max_negatives": 4,
@@ -117,13 +126,13 @@ DEFAULTS = {
     "backgrounds": None,
     "real_fraction": 0.5,
     "cache_dir": None,
-    "flite_share": 0.0,
+    "other_engines_share": 0.0,
 }
 
 
 @dataclass(frozen=True)
 class Rendition:
-    """One synthesised word: speaker (``en-us+f3`` or ``flite-slt``), word, and speed/pitch grid indices."""
+    """One synthesised word: speaker (``en-us+f3``, ``flite-slt``, ``festival-ked``), word, speed/pitch grid indices."""
 
     speaker: str
     word: str
@@ -145,14 +154,23 @@ def voice_of(speaker: str) -> str:
     return speaker.split("+", 1)[0]
 
 
+def other_engine_voices() -> list[str]:
+    """The flite and Festival voices, as speaker names (``flite-slt``, ``festival-ked``)."""
+    return [f"flite-{v}" for v in FLITE_VOICES] + [f"festival-{v}" for v in FESTIVAL_VOICES]
+
+
+def is_other_engine(speaker: str) -> bool:
+    return speaker.startswith(OTHER_ENGINES)
+
+
 def all_speakers() -> list[str]:
-    """Every espeak accent x variant and every flite voice."""
-    return [f"{a}+{v}" for a in ESPEAK_ACCENTS for v in ESPEAK_VARIANTS] + [f"flite-{v}" for v in FLITE_VOICES]
+    """Every espeak accent x variant, every flite and every Festival voice."""
+    return [f"{a}+{v}" for a in ESPEAK_ACCENTS for v in ESPEAK_VARIANTS] + other_engine_voices()
 
 
 def all_voices() -> list[str]:
-    """The names ``test_voices`` may use: espeak accents and ``flite-<voice>``."""
-    return list(ESPEAK_ACCENTS) + [f"flite-{v}" for v in FLITE_VOICES]
+    """The names ``test_voices`` may use: espeak accents, ``flite-<voice>`` and ``festival-<voice>``."""
+    return list(ESPEAK_ACCENTS) + other_engine_voices()
 
 
 def split_speakers(test_voices: list[str], held_out: bool) -> list[str]:
@@ -161,7 +179,20 @@ def split_speakers(test_voices: list[str], held_out: bool) -> list[str]:
 
 
 def synth_command(r: Rendition, path: Path) -> list[str]:
-    """The espeak-ng or flite command line that writes rendition ``r`` to ``path``."""
+    """The espeak-ng, flite or Festival command line that writes rendition ``r`` to ``path`` (Festival's
+    ``text2wave`` reads the word from stdin, the others ignore it)."""
+    if r.speaker.startswith("festival-"):
+        voice, f0 = FESTIVAL_VOICES[r.speaker.removeprefix("festival-")]
+        stretch = FLITE_STRETCHES[r.speed]
+        if f0 is None:  # HTS: hts_engine's -r is the speaking rate (> 1 faster)
+            settings = [f'(set! hts_engine_params (append hts_engine_params (list (list "-r" {1 / stretch:.4f}))))']
+        else:           # diphone: duration stretch and the target of the linear-regression intonation model
+            target = round(f0 * FLITE_PITCH_FACTORS[r.pitch])
+            settings = [f"(Parameter.set 'Duration_Stretch {stretch})",
+                        f"(set! int_lr_params '((target_f0_mean {target}) (target_f0_std 15) "
+                        "(model_f0_mean 170) (model_f0_std 34)))"]
+        return ["text2wave", "-eval", f"(voice_{voice})", *[a for e in settings for a in ("-eval", e)],
+                "-o", str(path)]
     if r.speaker.startswith("flite-"):
         voice = r.speaker.removeprefix("flite-")
         f0 = round(FLITE_VOICES[voice] * FLITE_PITCH_FACTORS[r.pitch])
@@ -199,7 +230,12 @@ def synthesize(r: Rendition, cache_dir: str, rate: int) -> np.ndarray:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory() as tmp:
             raw = Path(tmp) / "word.wav"
-            subprocess.run(synth_command(r, raw), check=True, capture_output=True)
+            command = synth_command(r, raw)
+            try:
+                subprocess.run(command, input=r.word.encode(), check=True, capture_output=True)
+            except FileNotFoundError as err:
+                raise RuntimeError(f"data_trigger_word: {command[0]} is not installed (voice {r.speaker}); "
+                                   "run bash scripts/setup.sh") from err
             samples, orig = decode_wav(raw.read_bytes())
         tmp_path = path.with_suffix(f".{os.getpid()}.tmp")
         tmp_path.write_bytes(encode_wav(trim_silence(resample(samples, orig, rate), rate), rate))
@@ -242,7 +278,7 @@ class Sources:
     cache_dir: str
     rate: int
     real_fraction: float
-    flite_share: float = 0.0
+    other_engines_share: float = 0.0
 
 
 def make_sources(params: dict, held_out: bool) -> Sources:
@@ -255,7 +291,8 @@ def make_sources(params: dict, held_out: bool) -> Sources:
         real_positives=tuple(real_side(read_folder(params["positives"], rate, True), held_out)),
         real_negatives=tuple(real_side(read_folder(params["negatives"], rate, True), held_out)),
         real_backgrounds=tuple(real_side(read_folder(params["backgrounds"], rate, False), held_out)),
-        cache_dir=str(cache), rate=rate, real_fraction=params["real_fraction"], flite_share=params["flite_share"])
+        cache_dir=str(cache), rate=rate, real_fraction=params["real_fraction"],
+        other_engines_share=params["other_engines_share"])
 
 
 def negative_word(rng: np.random.Generator) -> str:
@@ -263,18 +300,19 @@ def negative_word(rng: np.random.Generator) -> str:
     return str(rng.choice(CONFUSABLES if rng.random() < P_CONFUSABLE else ORDINARY))
 
 
-def draw_rendition(rng: np.random.Generator, speakers: tuple[str, ...], word: str, flite_share: float = 0.0
+def draw_rendition(rng: np.random.Generator, speakers: tuple[str, ...], word: str, other_engines_share: float = 0.0
                    ) -> Rendition:
     """``word`` by a random speaker at a random grid speed and pitch.
 
-    With both engines among ``speakers``, flite speaks with probability ``flite_share`` whatever its
-    number of voices: drawn uniformly, flite's 4-5 voices would be lost among espeak's ~100 variants,
-    and a detector that has barely heard another engine fails on it (and on real speech).
+    With espeak-ng and other engines among ``speakers``, one of the other engines' voices speaks with
+    probability ``other_engines_share`` whatever their number: drawn uniformly, their few voices would be
+    lost among espeak's ~100 variants, and a detector that has barely heard another engine fails on it
+    (and on real speech).
     """
-    flite = [s for s in speakers if s.startswith("flite-")]
-    espeak = [s for s in speakers if not s.startswith("flite-")]
-    if flite and espeak and flite_share > 0:
-        speakers = tuple(flite if rng.random() < flite_share else espeak)
+    other = [s for s in speakers if is_other_engine(s)]
+    espeak = [s for s in speakers if not is_other_engine(s)]
+    if other and espeak and other_engines_share > 0:
+        speakers = tuple(other if rng.random() < other_engines_share else espeak)
     return Rendition(str(rng.choice(speakers)), word, int(rng.integers(3)), int(rng.integers(3)))
 
 
@@ -284,7 +322,7 @@ def draw_word(rng: np.random.Generator, src: Sources, positive: bool) -> Word:
     if real and rng.random() < src.real_fraction:
         name, x = real[int(rng.integers(len(real)))]
         return Word(x, POSITIVE if positive else "real", f"real:{name}")
-    r = draw_rendition(rng, src.speakers, POSITIVE if positive else negative_word(rng), src.flite_share)
+    r = draw_rendition(rng, src.speakers, POSITIVE if positive else negative_word(rng), src.other_engines_share)
     return Word(synthesize(r, src.cache_dir, src.rate), r.word, r.speaker)
 
 
@@ -328,7 +366,7 @@ def babble(rng: np.random.Generator, n: int, src: Sources) -> tuple[np.ndarray, 
     out = np.zeros(n)
     speakers = []
     for _ in range(int(rng.integers(3, 7))):
-        renditions = [draw_rendition(rng, src.speakers, negative_word(rng), src.flite_share) for _ in range(3)]
+        renditions = [draw_rendition(rng, src.speakers, negative_word(rng), src.other_engines_share) for _ in range(3)]
         speakers += [r.speaker for r in renditions]
         words = [synthesize(r, src.cache_dir, src.rate) for r in renditions]
         gain, pos = db_to_gain(rng.uniform(-4, 4)), int(rng.integers(0, src.rate))
@@ -532,8 +570,8 @@ def check_params(params: dict, seed: int) -> dict:
     if unknown or not p["test_voices"] or set(p["test_voices"]) == set(all_voices()):
         raise ValueError(f"data_trigger_word.test_voices: need a non-empty proper subset of {all_voices()}, "
                          f"unknown: {sorted(unknown)}")
-    if not 0.0 <= p["flite_share"] <= 1.0:
-        raise ValueError(f"data_trigger_word.flite_share must be in [0, 1], got {p['flite_share']!r}")
+    if not 0.0 <= p["other_engines_share"] <= 1.0:
+        raise ValueError(f"data_trigger_word.other_engines_share must be in [0, 1], got {p['other_engines_share']!r}")
     bad_kinds = set(p["background_kinds"]) - set(BACKGROUND_KINDS)
     if bad_kinds or not p["background_kinds"]:
         raise ValueError(f"data_trigger_word.background_kinds: choose from {BACKGROUND_KINDS}, got {bad_kinds}")

@@ -19,13 +19,16 @@ from pipelines.data.audio import (
     spectrogram,
 )
 from pipelines.data.trigger_word import (
+    Rendition,
     Sources,
     all_speakers,
     check_params,
     draw_rendition,
     frame_labels,
+    is_other_engine,
     make_clip,
     place_segments,
+    synthesize,
     voice_of,
     write_dataset,
 )
@@ -278,21 +281,31 @@ def test_real_recordings_are_mixed_in_and_split_by_name(tmp_path, cache):
             assert all((zlib.crc32(n.removeprefix("real:").encode()) % 5 == 0) == (split == "test") for n in names)
 
 
-def test_flite_share_sets_how_often_the_second_engine_speaks():
+def test_other_engines_share_sets_how_often_flite_and_festival_speak():
     speakers = tuple(s for s in all_speakers() if voice_of(s) not in ("en-029", "flite-rms"))
     rng = np.random.default_rng(0)
-    for share, low, high in [(0.0, 0.01, 0.08), (0.3, 0.26, 0.34), (1.0, 1.0, 1.0)]:
+    for share, low, high in [(0.0, 0.02, 0.09), (0.4, 0.36, 0.44), (1.0, 1.0, 1.0)]:
         drawn = [draw_rendition(rng, speakers, "activate", share).speaker for _ in range(3000)]
-        flite = np.mean([s.startswith("flite-") for s in drawn])
-        assert low <= flite <= high, (share, flite)
+        other = np.mean([is_other_engine(s) for s in drawn])
+        assert low <= other <= high, (share, other)
+    # Within the other engines every voice is heard, Festival's as well as flite's.
+    drawn = {draw_rendition(rng, speakers, "activate", 1.0).speaker for _ in range(500)}
+    assert drawn == {"flite-kal", "flite-kal16", "flite-awb", "flite-slt", "festival-ked", "festival-slt_hts"}
     # A side with one engine only speaks with it, whatever the share.
-    espeak_only = tuple(s for s in speakers if not s.startswith("flite-"))
-    assert not any(draw_rendition(rng, espeak_only, "x", 0.9).speaker.startswith("flite-") for _ in range(50))
+    espeak_only = tuple(s for s in speakers if not is_other_engine(s))
+    assert not any(is_other_engine(draw_rendition(rng, espeak_only, "x", 0.9).speaker) for _ in range(50))
+
+
+@pytest.mark.parametrize("voice", ["festival-ked", "festival-slt_hts"])
+def test_festival_voices_speak_and_their_duration_grid_stretches(voice, cache):
+    fast, slow = (synthesize(Rendition(voice, "activate", speed, 1), str(cache), 16000) for speed in (0, 2))
+    assert 0.4 < len(fast) / 16000 < len(slow) / 16000 < 2.0   # trimmed word, slower at the longer stretch
+    assert np.sqrt(np.mean(fast**2)) > 0.01
 
 
 def test_bad_params_name_the_key():
-    with pytest.raises(ValueError, match="flite_share"):
-        check_params({**PARAMS, "flite_share": 1.5}, 0)
+    with pytest.raises(ValueError, match="other_engines_share"):
+        check_params({**PARAMS, "other_engines_share": 1.5}, 0)
     with pytest.raises(ValueError, match="test_voices"):
         check_params({**PARAMS, "test_voices": ["en-xx"]}, 0)
     with pytest.raises(ValueError, match="n_train"):
