@@ -15,7 +15,7 @@ command -v git >/dev/null || need_apt+=(git)
 [ -d /usr/share/doc/opencv-doc/examples/data ] || need_apt+=(opencv-doc)   # real photos: detection backgrounds
 command -v espeak-ng >/dev/null || need_apt+=(espeak-ng)   # voices for the trigger-word data
 command -v flite >/dev/null || need_apt+=(flite)
-# Festival: the ked diphone and slt HTS voices speak trigger-word training data beside espeak-ng and flite.
+# Festival: its ked diphone and slt HTS voices are held-out test voices of the trigger-word data.
 [ -d /usr/share/festival/voices/english/ked_diphone ] || need_apt+=(festival festvox-kdlpc16k)
 [ -d /usr/share/festival/voices/us/cmu_us_slt_arctic_hts ] || need_apt+=(festival festvox-us-slt-hts)
 if ((${#need_apt[@]})); then
