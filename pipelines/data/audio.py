@@ -10,13 +10,14 @@
 * :func:`resample` is a band-limited (Kaiser-windowed sinc) interpolator for any pair of rates, also used
   for speed perturbation; the low-pass sits at ``ROLLOFF`` x the lower Nyquist frequency.
 * :func:`spectrogram` is the one feature path of training and serving: ``torch.stft`` (centred, zero
-  padded), log power in dB, then per-utterance normalisation. For ``n`` samples it returns
-  ``1 + n // hop`` frames of ``n_fft // 2 + 1`` bins; frame ``t`` is centred at ``t * hop / sample_rate``
+  padded), optionally pooled into ``mel_bins`` mel bands, log power in dB, then per-utterance
+  normalisation. For ``n`` samples it returns ``1 + n // hop`` frames of :func:`n_bins` bins; frame ``t`` is centred at ``t * hop / sample_rate``
   seconds (see :func:`n_frames` and :func:`frame_times`).
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import struct
@@ -41,6 +42,7 @@ SPECTROGRAM_DEFAULTS = {
     "hop": 160,            # 10 ms
     "window": "hann",      # hann | hamming
     "normalize": "per_bin",  # per_bin (mean/std of every bin over the utterance) | global | none
+    "mel_bins": 0,         # > 0: pool the power spectrum into this many mel bands before the log
 }
 WINDOWS = {"hann": "hann_window", "hamming": "hamming_window"}  # torch window functions
 NORMALIZATIONS = ("per_bin", "global", "none")
@@ -178,10 +180,38 @@ def frame_times(count: int, params: dict) -> np.ndarray:
     return np.arange(count) * params["hop"] / params["sample_rate"]
 
 
-def spectrogram(samples: np.ndarray | torch.Tensor, params: dict = SPECTROGRAM_DEFAULTS) -> torch.Tensor:
-    """Normalised log-power spectrogram ``(..., n_frames, n_fft // 2 + 1)`` of ``(..., n_samples)`` audio.
+@functools.lru_cache(maxsize=8)
+def mel_filterbank(n_fft: int, sample_rate: int, n_mels: int) -> np.ndarray:
+    """Triangular mel filters ``(n_fft // 2 + 1, n_mels)`` from 0 Hz to Nyquist (HTK mel scale, peaks of 1).
 
-    ``samples`` must already be at ``params['sample_rate']`` (see :func:`load_audio`). Power is in dB with a
+    Pooling bins into bands wider than a harmonic spacing keeps the formants (what a word is) and drops the
+    individual harmonics (the speaker's pitch, and the pulse-train texture of a vocoder).
+    """
+    def mel(f):
+        return 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)
+
+    edges = 700.0 * (10.0 ** (np.linspace(0.0, mel(sample_rate / 2), n_mels + 2) / 2595.0) - 1.0)
+    freqs = np.linspace(0.0, sample_rate / 2, n_fft // 2 + 1)
+    lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    rising = (freqs[None] - lower) / np.maximum(centre - lower, 1e-9)
+    falling = (upper - freqs[None]) / np.maximum(upper - centre, 1e-9)
+    bank = np.clip(np.minimum(rising, falling), 0.0, None)
+    if (bank.sum(axis=1) == 0).any():
+        raise ValueError(f"spectrogram: {n_mels} mel bins are too many for n_fft {n_fft} at {sample_rate} Hz "
+                         "(some bands fall between two frequency bins)")
+    return bank.T.astype(np.float32)
+
+
+def n_bins(params: dict) -> int:
+    """Feature bins per frame: ``mel_bins`` when set, else ``n_fft // 2 + 1``."""
+    return int(params.get("mel_bins") or 0) or params["n_fft"] // 2 + 1
+
+
+def spectrogram(samples: np.ndarray | torch.Tensor, params: dict = SPECTROGRAM_DEFAULTS) -> torch.Tensor:
+    """Normalised log-power spectrogram ``(..., n_frames, n_bins(params))`` of ``(..., n_samples)`` audio.
+
+    ``samples`` must already be at ``params['sample_rate']`` (see :func:`load_audio`). With ``mel_bins`` the
+    power is first pooled by :func:`mel_filterbank`. Power is in dB with a
     -100 dB floor; ``normalize`` then standardises every bin (``per_bin``) or the whole utterance
     (``global``) over time, or leaves dB values (``none``).
     """
@@ -196,7 +226,10 @@ def spectrogram(samples: np.ndarray | torch.Tensor, params: dict = SPECTROGRAM_D
     spec = torch.stft(x.reshape(-1, x.shape[-1]), n_fft=n_fft, hop_length=hop, win_length=n_fft,
                       window=getattr(torch, WINDOWS[params["window"]])(n_fft, dtype=torch.float32), center=True,
                       pad_mode="constant", return_complex=True)
-    db = 10.0 * torch.log10(spec.abs().square().clamp_min(LOG_FLOOR)).transpose(1, 2)  # (batch, frames, bins)
+    power = spec.abs().square().transpose(1, 2)  # (batch, frames, bins)
+    if params.get("mel_bins"):
+        power = power @ torch.from_numpy(mel_filterbank(n_fft, params["sample_rate"], int(params["mel_bins"])))
+    db = 10.0 * torch.log10(power.clamp_min(LOG_FLOOR))
     if params["normalize"] == "per_bin":
         db = (db - db.mean(dim=1, keepdim=True)) / db.std(dim=1, keepdim=True, correction=0).clamp_min(STD_FLOOR)
     elif params["normalize"] == "global":

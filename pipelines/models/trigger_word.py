@@ -21,7 +21,7 @@ from torch import nn
 
 @dataclass
 class TriggerWordConfig:
-    n_freq: int = 201          # spectrogram bins (n_fft // 2 + 1)
+    n_freq: int = 201          # spectrogram bins (pipelines.data.audio.n_bins)
     conv_filters: int = 196
     kernel: int = 15
     stride: int = 4

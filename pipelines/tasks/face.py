@@ -123,9 +123,11 @@ def embed(model: FaceNet, images: list[Image.Image] | torch.Tensor, batch_size: 
     out = []
     for i in range(0, len(images), batch_size):
         x = as_input(images[i:i + batch_size].to(device))
-        e = model(x)
-        if flip:
-            e = F.normalize(e + model(x.flip(-1)), dim=1)
+        if flip:  # one forward pass over the faces and their mirrors (eval-mode batch norm: no cross-talk)
+            e = model(torch.cat([x, x.flip(-1)]))
+            e = F.normalize(e[:len(x)] + e[len(x):], dim=1)
+        else:
+            e = model(x)
         out.append(e.cpu())
     return torch.cat(out).numpy() if out else np.zeros((0, model.cfg.embedding_dim), np.float32)
 

@@ -23,7 +23,7 @@ from torch import nn
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from pipelines.data.audio import SPECTROGRAM_DEFAULTS, load_audio, spectrogram
+from pipelines.data.audio import SPECTROGRAM_DEFAULTS, load_audio, n_bins, spectrogram
 from pipelines.data.trigger_word import frame_labels, voice_of
 from pipelines.evaluation import trigger_word as tw_metrics
 from pipelines.models.trigger_word import TriggerWordConfig, TriggerWordNet
@@ -127,7 +127,8 @@ def predict_probs(model: TriggerWordNet, audio: list[torch.Tensor], feat: dict, 
 def clip_probs(model: TriggerWordNet, logits: torch.Tensor, lengths: list[int]) -> list[tuple[np.ndarray, np.ndarray]]:
     """Padded logits ``(B, steps)`` -> per clip (its own steps' probabilities, their centre times in s)."""
     probs = torch.sigmoid(logits).cpu().numpy()
-    return [(row[:model.n_steps(n)], model.step_times(model.n_steps(n))) for row, n in zip(probs, lengths, strict=True)]
+    steps = [model.n_steps(n) for n in lengths]
+    return [(row[:k], model.step_times(k)) for row, k in zip(probs, steps, strict=True)]
 
 
 def detect(model: TriggerWordNet, audio: list[torch.Tensor], feat: dict, threshold: float, min_gap_s: float
@@ -161,7 +162,7 @@ class TriggerWordTask(Task):
 
     def model_config(self) -> dict:
         feat = feature_params(self.params)
-        return TriggerWordConfig(n_freq=feat["n_fft"] // 2 + 1, frame_period_s=feat["hop"] / feat["sample_rate"],
+        return TriggerWordConfig(n_freq=n_bins(feat), frame_period_s=feat["hop"] / feat["sample_rate"],
                                  **self.params["model"]).to_dict()
 
     @classmethod

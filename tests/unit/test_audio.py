@@ -14,6 +14,8 @@ from pipelines.data.audio import (
     encode_wav,
     frame_times,
     load_audio,
+    mel_filterbank,
+    n_bins,
     n_frames,
     resample,
     spectrogram,
@@ -159,6 +161,25 @@ def test_spectrogram_defaults_and_frame_times_locate_a_tone_burst():
     assert spec.shape == (101, 201)
     loud = frame_times(spec.shape[0], SPECTROGRAM_DEFAULTS)[spec[:, 50] > spec[:, 50].max() - 10]  # bin 50 = 2 kHz
     assert loud.min() >= 0.48 and loud.max() <= 0.62
+
+
+@pytest.mark.parametrize("mel_bins", [0, 40, 64])
+def test_spectrogram_bins_follow_mel_bins_and_keep_a_tone_in_its_band(mel_bins):
+    params = {**SPECTROGRAM_DEFAULTS, "normalize": "none", "mel_bins": mel_bins}
+    x = np.zeros(16000, dtype=np.float32)
+    x[8000:9600] = _sine(2000.0, 16000, seconds=0.1)
+    spec = spectrogram(x, params)
+    assert spec.shape == (101, n_bins(params)) == (101, mel_bins or 201)
+    if mel_bins:
+        bank = mel_filterbank(400, 16000, mel_bins)
+        assert bank.shape == (201, mel_bins) and bank.max() == pytest.approx(1.0, abs=0.05)
+        assert (bank.sum(axis=0) > 0).all()                     # no empty band
+        assert int(spec[55].argmax()) == int(bank[50].argmax())  # mid-burst (0.55 s), 2 kHz (bin 50) wins
+
+
+def test_mel_bins_finer_than_the_fft_are_refused():
+    with pytest.raises(ValueError, match="too many"):
+        spectrogram(np.zeros(1600, dtype=np.float32), {**SPECTROGRAM_DEFAULTS, "n_fft": 64, "mel_bins": 128})
 
 
 def test_spectrogram_rejects_unknown_options():
