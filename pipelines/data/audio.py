@@ -1,7 +1,7 @@
 """Audio I/O and features shared by the trigger-word data generator, training and the service (Course 5 Week 3).
 
     from pipelines.data.audio import load_audio, spectrogram
-    features = spectrogram(load_audio(request_bytes), SPECTROGRAM_DEFAULTS)   # (n_frames, n_fft // 2 + 1)
+    features = spectrogram(load_audio(request_bytes), SPECTROGRAM_DEFAULTS)   # (n_frames, n_bins(params))
 
 * :func:`decode_wav` reads RIFF/WAVE bytes: PCM 8 (unsigned), 16, 24 and 32-bit, IEEE float 32/64, plain or
   ``WAVE_FORMAT_EXTENSIBLE``, any channel count (averaged to mono), 8-48 kHz. The chunks are parsed by hand
@@ -11,8 +11,8 @@
   for speed perturbation; the low-pass sits at ``ROLLOFF`` x the lower Nyquist frequency.
 * :func:`spectrogram` is the one feature path of training and serving: ``torch.stft`` (centred, zero
   padded), optionally pooled into ``mel_bins`` mel bands, log power in dB, then per-utterance
-  normalisation. For ``n`` samples it returns ``1 + n // hop`` frames of :func:`n_bins` bins; frame ``t`` is centred at ``t * hop / sample_rate``
-  seconds (see :func:`n_frames` and :func:`frame_times`).
+  normalisation. For ``n`` samples it returns ``1 + n // hop`` frames of :func:`n_bins` bins; frame ``t``
+  is centred at ``t * hop / sample_rate`` seconds (see :func:`n_frames` and :func:`frame_times`).
 """
 
 from __future__ import annotations
