@@ -218,6 +218,9 @@ def spectrogram(samples: np.ndarray | torch.Tensor, params: dict = SPECTROGRAM_D
     if params["window"] not in WINDOWS or params["normalize"] not in NORMALIZATIONS:
         raise ValueError(f"spectrogram: window must be one of {sorted(WINDOWS)} and normalize one of "
                          f"{NORMALIZATIONS}, got {params['window']!r} / {params['normalize']!r}")
+    mel_bins = params.get("mel_bins") or 0
+    if not isinstance(mel_bins, int) or isinstance(mel_bins, bool) or mel_bins < 0:
+        raise ValueError(f"spectrogram: mel_bins must be 0 (linear bins) or a positive integer, got {mel_bins!r}")
     import torch
 
     x = torch.as_tensor(samples, dtype=torch.float32)
@@ -227,8 +230,8 @@ def spectrogram(samples: np.ndarray | torch.Tensor, params: dict = SPECTROGRAM_D
                       window=getattr(torch, WINDOWS[params["window"]])(n_fft, dtype=torch.float32), center=True,
                       pad_mode="constant", return_complex=True)
     power = spec.abs().square().transpose(1, 2)  # (batch, frames, bins)
-    if params.get("mel_bins"):
-        power = power @ torch.from_numpy(mel_filterbank(n_fft, params["sample_rate"], int(params["mel_bins"])))
+    if mel_bins:
+        power = power @ torch.from_numpy(mel_filterbank(n_fft, params["sample_rate"], mel_bins))
     db = 10.0 * torch.log10(power.clamp_min(LOG_FLOOR))
     if params["normalize"] == "per_bin":
         db = (db - db.mean(dim=1, keepdim=True)) / db.std(dim=1, keepdim=True, correction=0).clamp_min(STD_FLOOR)

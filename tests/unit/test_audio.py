@@ -177,9 +177,12 @@ def test_spectrogram_bins_follow_mel_bins_and_keep_a_tone_in_its_band(mel_bins):
         assert int(spec[55].argmax()) == int(bank[50].argmax())  # mid-burst (0.55 s), 2 kHz (bin 50) wins
 
 
-def test_mel_bins_finer_than_the_fft_are_refused():
+def test_mel_bins_finer_than_the_fft_or_not_a_count_are_refused():
     with pytest.raises(ValueError, match="too many"):
         spectrogram(np.zeros(1600, dtype=np.float32), {**SPECTROGRAM_DEFAULTS, "n_fft": 64, "mel_bins": 128})
+    for bad in (-8, 40.5, "64"):
+        with pytest.raises(ValueError, match="mel_bins"):
+            spectrogram(np.zeros(1600, dtype=np.float32), {**SPECTROGRAM_DEFAULTS, "mel_bins": bad})
 
 
 def test_spectrogram_rejects_unknown_options():
