@@ -202,9 +202,17 @@ def mel_filterbank(n_fft: int, sample_rate: int, n_mels: int) -> np.ndarray:
     return bank.T.astype(np.float32)
 
 
+def _mel_bins(params: dict) -> int:
+    """``params['mel_bins']`` checked: 0 (absent or None too) for linear bins, else a positive integer."""
+    mel_bins = params.get("mel_bins") or 0
+    if not isinstance(mel_bins, int) or isinstance(mel_bins, bool) or mel_bins < 0:
+        raise ValueError(f"spectrogram: mel_bins must be 0 (linear bins) or a positive integer, got {mel_bins!r}")
+    return mel_bins
+
+
 def n_bins(params: dict) -> int:
     """Feature bins per frame: ``mel_bins`` when set, else ``n_fft // 2 + 1``."""
-    return int(params.get("mel_bins") or 0) or params["n_fft"] // 2 + 1
+    return _mel_bins(params) or params["n_fft"] // 2 + 1
 
 
 def spectrogram(samples: np.ndarray | torch.Tensor, params: dict = SPECTROGRAM_DEFAULTS) -> torch.Tensor:
@@ -218,9 +226,7 @@ def spectrogram(samples: np.ndarray | torch.Tensor, params: dict = SPECTROGRAM_D
     if params["window"] not in WINDOWS or params["normalize"] not in NORMALIZATIONS:
         raise ValueError(f"spectrogram: window must be one of {sorted(WINDOWS)} and normalize one of "
                          f"{NORMALIZATIONS}, got {params['window']!r} / {params['normalize']!r}")
-    mel_bins = params.get("mel_bins") or 0
-    if not isinstance(mel_bins, int) or isinstance(mel_bins, bool) or mel_bins < 0:
-        raise ValueError(f"spectrogram: mel_bins must be 0 (linear bins) or a positive integer, got {mel_bins!r}")
+    mel_bins = _mel_bins(params)
     import torch
 
     x = torch.as_tensor(samples, dtype=torch.float32)

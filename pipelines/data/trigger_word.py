@@ -85,11 +85,12 @@ ESPEAK_VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "
 ESPEAK_SPEEDS = (130, 160, 190)        # words per minute (-s)
 ESPEAK_PITCHES = (30, 50, 70)          # 0-99 (-p)
 FLITE_VOICES = {"kal": 105, "kal16": 105, "awb": 110, "rms": 100, "slt": 170}  # voice: nominal f0, Hz
-FLITE_STRETCHES = (0.85, 1.0, 1.2)     # --setf duration_stretch
-FLITE_PITCH_FACTORS = (0.85, 1.0, 1.2)  # x nominal f0 -> --setf int_f0_target_mean
+# The speed and pitch grids of flite and Festival (espeak-ng has its own units above):
+DURATION_STRETCHES = (0.85, 1.0, 1.2)  # flite --setf duration_stretch, Festival Duration_Stretch
+PITCH_FACTORS = (0.85, 1.0, 1.2)       # x the voice's nominal f0 (flite int_f0_target_mean)
 # Festival (text2wave): voice -> (its voice_<name> function, nominal f0 in Hz or None when the voice's
 # pitch cannot be set). ``ked`` is a US male diphone voice; ``slt_hts`` is an HTS (HMM) voice, a
-# vocoded kind of speech no other engine here makes. Durations and pitch use the flite grids.
+# vocoded kind of speech no other engine here makes. Durations and pitch use the same grids as flite.
 FESTIVAL_VOICES = {"ked": ("ked_diphone", 105), "slt_hts": ("cmu_us_slt_arctic_hts", None)}
 OTHER_ENGINES = ("flite-", "festival-")  # speaker prefixes of the engines that are not espeak-ng
 
@@ -183,11 +184,11 @@ def synth_command(r: Rendition, path: Path) -> list[str]:
     ``text2wave`` reads the word from stdin, the others ignore it)."""
     if r.speaker.startswith("festival-"):
         voice, f0 = FESTIVAL_VOICES[r.speaker.removeprefix("festival-")]
-        stretch = FLITE_STRETCHES[r.speed]
+        stretch = DURATION_STRETCHES[r.speed]
         if f0 is None:  # HTS: hts_engine's -r is the speaking rate (> 1 faster)
             settings = [f'(set! hts_engine_params (append hts_engine_params (list (list "-r" {1 / stretch:.4f}))))']
         else:           # diphone: duration stretch and the target of the linear-regression intonation model
-            target = round(f0 * FLITE_PITCH_FACTORS[r.pitch])
+            target = round(f0 * PITCH_FACTORS[r.pitch])
             settings = [f"(Parameter.set 'Duration_Stretch {stretch})",
                         f"(set! int_lr_params '((target_f0_mean {target}) (target_f0_std 15) "
                         "(model_f0_mean 170) (model_f0_std 34)))"]
@@ -195,8 +196,8 @@ def synth_command(r: Rendition, path: Path) -> list[str]:
                 "-o", str(path)]
     if r.speaker.startswith("flite-"):
         voice = r.speaker.removeprefix("flite-")
-        f0 = round(FLITE_VOICES[voice] * FLITE_PITCH_FACTORS[r.pitch])
-        return ["flite", "-voice", voice, "--setf", f"duration_stretch={FLITE_STRETCHES[r.speed]}",
+        f0 = round(FLITE_VOICES[voice] * PITCH_FACTORS[r.pitch])
+        return ["flite", "-voice", voice, "--setf", f"duration_stretch={DURATION_STRETCHES[r.speed]}",
                 "--setf", f"int_f0_target_mean={f0}", "-t", r.word, "-o", str(path)]
     return ["espeak-ng", "-v", r.speaker, "-s", str(ESPEAK_SPEEDS[r.speed]), "-p", str(ESPEAK_PITCHES[r.pitch]),
             "-w", str(path), r.word]

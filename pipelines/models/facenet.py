@@ -22,6 +22,9 @@ class FaceNetConfig:
     embedding_dim: int = 128
     width: float = 1.0     # channel multiplier
     dropout: float = 0.2
+    # "pool": the stem's second 3x3 convolution runs at half the input size and is max-pooled (the course's
+    # conv -> pool stem); "stride": that convolution strides instead, a third of the stem's cost.
+    stem: str = "pool"
     # Training identities of the auxiliary classifier (CosFace) beside the triplet loss; 0 = none.
     # Only training uses it: embeddings never depend on it.
     train_identities: int = 0
@@ -71,7 +74,12 @@ class FaceNet(nn.Module):
         def c(n: int) -> int:
             return max(8, round(n * cfg.width / 8) * 8)
 
-        self.stem = nn.Sequential(conv_bn(3, c(32), 3, 2), conv_bn(c(32), c(48), 3), nn.MaxPool2d(3, 2, 1))
+        if cfg.stem == "pool":
+            self.stem = nn.Sequential(conv_bn(3, c(32), 3, 2), conv_bn(c(32), c(48), 3), nn.MaxPool2d(3, 2, 1))
+        elif cfg.stem == "stride":
+            self.stem = nn.Sequential(conv_bn(3, c(32), 3, 2), conv_bn(c(32), c(48), 3, 2))
+        else:
+            raise ValueError(f"face.model.stem must be 'pool' or 'stride', got {cfg.stem!r}")
         blocks = []
         channels = c(48)
         # (b1, b3, b5, pool, stride): 24x24 -> 12x12 -> 6x6 -> 3x3 at a 96 px input

@@ -111,8 +111,8 @@ def embed(model: FaceNet, images: list[Image.Image] | torch.Tensor, batch_size: 
     """Face images (PIL, any size, or a uint8 ``(N, 3, S, S)`` tensor) -> unit-norm embeddings ``(N, D)``.
 
     With ``flip`` (training's dev pass, evaluation and the service alike) each face is embedded with its
-    mirror image and the two are averaged: a face and its mirror then get the same embedding, and on the
-    committed model this raised test verification 0.951 -> 0.956 and identification 0.766 -> 0.782.
+    mirror image and the two are averaged: a face and its mirror then get the same embedding; on the
+    40-epoch model it raised test verification 0.959 -> 0.961 and identification 0.861 -> 0.866.
     """
     model.eval()
     size = model.cfg.input_size

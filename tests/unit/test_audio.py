@@ -183,6 +183,8 @@ def test_mel_bins_finer_than_the_fft_or_not_a_count_are_refused():
     for bad in (-8, 40.5, "64"):
         with pytest.raises(ValueError, match="mel_bins"):
             spectrogram(np.zeros(1600, dtype=np.float32), {**SPECTROGRAM_DEFAULTS, "mel_bins": bad})
+        with pytest.raises(ValueError, match="mel_bins"):  # the model's input width is checked the same way
+            n_bins({**SPECTROGRAM_DEFAULTS, "mel_bins": bad})
 
 
 def test_spectrogram_rejects_unknown_options():

@@ -11,11 +11,18 @@ from pipelines.models.facenet import FaceNet, FaceNetConfig, cosface_loss, tripl
 from pipelines.tasks.face import augment, collate_identities, embed
 
 
-def test_embeddings_are_unit_vectors_of_the_configured_size():
-    model = FaceNet(FaceNetConfig(width=0.5, embedding_dim=32)).eval()
+@pytest.mark.parametrize("stem", ["pool", "stride"])
+def test_embeddings_are_unit_vectors_of_the_configured_size(stem):
+    model = FaceNet(FaceNetConfig(width=0.5, embedding_dim=32, stem=stem)).eval()
+    assert model.stem(torch.rand(1, 3, 96, 96)).shape[-2:] == (24, 24)  # both stems reduce 4x
     out = model(torch.rand(3, 3, 96, 96))
     assert out.shape == (3, 32)
     assert torch.allclose(out.norm(dim=1), torch.ones(3), atol=1e-5)
+
+
+def test_an_unknown_stem_is_refused_by_name():
+    with pytest.raises(ValueError, match="face.model.stem"):
+        FaceNet(FaceNetConfig(stem="deep"))
 
 
 def unit(*rows):
