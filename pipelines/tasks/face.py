@@ -112,7 +112,8 @@ def embed(model: FaceNet, images: list[Image.Image] | torch.Tensor, batch_size: 
 
     With ``flip`` (training's dev pass, evaluation and the service alike) each face is embedded with its
     mirror image and the two are averaged: a face and its mirror then get the same embedding; on the
-    40-epoch model it raised test verification 0.959 -> 0.961 and identification 0.861 -> 0.866.
+    committed model (2,000 identities) it raises test verification 0.964 -> 0.967 and identification
+    0.851 -> 0.866.
     """
     model.eval()
     size = model.cfg.input_size
