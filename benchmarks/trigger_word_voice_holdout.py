@@ -28,7 +28,7 @@ from torch.utils.data import DataLoader
 from pipelines.data.trigger_word import voice_of
 from pipelines.params import load_params
 from pipelines.tasks.trigger_word import ClipSet, TriggerWordTask, feature_params, predict_probs, read_split
-from pipelines.training.loop import make_scheduler, seed_everything
+from pipelines.training.loop import make_scheduler, seed_everything, train_step
 
 THRESHOLDS = (0.5, 0.9, 0.98)
 
@@ -87,14 +87,7 @@ def main(argv: list[str] | None = None) -> dict:
         model.train()
         t0, losses = time.perf_counter(), []
         for batch in loader:
-            loss = task.loss(model, batch)
-            losses.append(loss.item())
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if train_cfg.get("clip_grad"):
-                torch.nn.utils.clip_grad_norm_(model.parameters(), train_cfg["clip_grad"])
-            opt.step()
-            scheduler.step()
+            losses.append(train_step(task, model, batch, opt, scheduler, train_cfg.get("clip_grad")).item())
         epoch_s.append(time.perf_counter() - t0)
         print(f"[holdout] epoch {epoch + 1}/{args.epochs}: mean loss {np.mean(losses):.4f}, {epoch_s[-1]:.0f} s",
               flush=True)

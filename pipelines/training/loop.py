@@ -45,6 +45,19 @@ def make_scheduler(optimizer, train_cfg: dict, steps_per_epoch: int):
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
+def train_step(task, model, batch, optimizer, scheduler, clip_grad: float | None = None) -> torch.Tensor:
+    """One optimisation step on ``batch``: the task's loss, backward, optional gradient clipping, optimizer
+    and scheduler steps. Returns the (detached) loss."""
+    loss = task.loss(model, batch)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if clip_grad:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
+    optimizer.step()
+    scheduler.step()
+    return loss.detach()
+
+
 def train_loop_per_worker(config: dict, session: Session | None = None) -> None:
     """Train ``config["model"]`` on ``config["data_dir"]`` with ``config["params"]`` (its params section).
 
@@ -92,13 +105,7 @@ def train_loop_per_worker(config: dict, session: Session | None = None) -> None:
         t0, total, seen = time.perf_counter(), 0.0, 0
         for batch in train_loader:
             batch = task.to_device(batch, device)
-            loss = task.loss(model, batch)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if train_cfg.get("clip_grad"):
-                torch.nn.utils.clip_grad_norm_(model.parameters(), train_cfg["clip_grad"])
-            optimizer.step()
-            scheduler.step()
+            loss = train_step(task, model, batch, optimizer, scheduler, train_cfg.get("clip_grad"))
             n = len(next(iter(batch.values()))) if isinstance(batch, dict) else len(batch[0])
             total, seen = total + loss.item() * n, seen + n
         train_time = time.perf_counter() - t0
