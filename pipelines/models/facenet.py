@@ -25,6 +25,9 @@ class FaceNetConfig:
     # "pool": the stem's second 3x3 convolution runs at half the input size and is max-pooled (the course's
     # conv -> pool stem); "stride": that convolution strides instead, a third of the stem's cost.
     stem: str = "pool"
+    # Zooms at which ``pipelines.tasks.face.embed`` sees each face (each view with its mirror image) before
+    # averaging: test-time augmentation, so every inference (dev pass, evaluation, service) uses it alike.
+    embed_scales: tuple[float, ...] = (1.0,)
     # Training identities of the auxiliary classifier (CosFace) beside the triplet loss; 0 = none.
     # Only training uses it: embeddings never depend on it.
     train_identities: int = 0

@@ -105,18 +105,29 @@ def augment(images: torch.Tensor, cfg: dict) -> torch.Tensor:
     return ((out - mean) * contrast + mean * gain).clamp(0, 1).contiguous(memory_format=torch.channels_last)
 
 
+def zoom(images: torch.Tensor, scale: float) -> torch.Tensor:
+    """A float batch magnified by ``scale`` about the image centre (< 1 shrinks; borders repeat)."""
+    if scale == 1.0:
+        return images
+    theta = torch.tensor([[1 / scale, 0.0, 0.0], [0.0, 1 / scale, 0.0]], dtype=images.dtype, device=images.device)
+    grid = F.affine_grid(theta.expand(len(images), 2, 3), list(images.shape), align_corners=False)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
 @torch.no_grad()
-def embed(model: FaceNet, images: list[Image.Image] | torch.Tensor, batch_size: int = 256, flip: bool = True
-          ) -> np.ndarray:
+def embed(model: FaceNet, images: list[Image.Image] | torch.Tensor, batch_size: int = 256, flip: bool = True,
+          scales: tuple[float, ...] | None = None) -> np.ndarray:
     """Face images (PIL, any size, or a uint8 ``(N, 3, S, S)`` tensor) -> unit-norm embeddings ``(N, D)``.
 
-    With ``flip`` (training's dev pass, evaluation and the service alike) each face is embedded with its
-    mirror image and the two are averaged: a face and its mirror then get the same embedding; on the
-    committed model (2,000 identities) it raises test verification 0.964 -> 0.967 and identification
-    0.851 -> 0.866.
+    Each face is embedded at every zoom of ``scales`` (default: the model's ``embed_scales``) and, with
+    ``flip``, with the mirror image of each view; the views' embeddings are averaged (training's dev pass,
+    evaluation and the service alike). A face and its mirror then get the same embedding. On the committed
+    model the mirror raised test verification 0.964 -> 0.967 and identification 0.851 -> 0.866 (20 epochs);
+    zooms 0.9 / 1 / 1.1 beside it raised dev identification 0.856 -> 0.871 and test 0.887 -> 0.906 (22 epochs).
     """
     model.eval()
     size = model.cfg.input_size
+    scales = tuple(model.cfg.embed_scales if scales is None else scales)
     device = next(model.parameters()).device
     if not isinstance(images, torch.Tensor):
         images = torch.stack([to_tensor(im.convert("RGB"), size) for im in images]) if len(images) else \
@@ -124,12 +135,12 @@ def embed(model: FaceNet, images: list[Image.Image] | torch.Tensor, batch_size: 
     out = []
     for i in range(0, len(images), batch_size):
         x = as_input(images[i:i + batch_size].to(device))
-        if flip:  # one forward pass over the faces and their mirrors (eval-mode batch norm: no cross-talk)
-            e = model(torch.cat([x, x.flip(-1)]))
-            e = F.normalize(e[:len(x)] + e[len(x):], dim=1)
-        else:
-            e = model(x)
-        out.append(e.cpu())
+        views = [zoom(x, s) for s in scales]
+        if flip:
+            views += [v.flip(-1) for v in views]
+        # one forward pass over every view (eval-mode batch norm: no cross-talk between them)
+        e = model(torch.cat(views)).view(len(views), len(x), -1)
+        out.append(F.normalize(e.sum(0), dim=1).cpu())
     return torch.cat(out).numpy() if out else np.zeros((0, model.cfg.embedding_dim), np.float32)
 
 

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from pipelines.evaluation import face as fm
 from pipelines.models.facenet import FaceNet, FaceNetConfig, cosface_loss, triplet_loss
-from pipelines.tasks.face import augment, collate_identities, embed
+from pipelines.tasks.face import augment, collate_identities, embed, zoom
 
 
 @pytest.mark.parametrize("stem", ["pool", "stride"])
@@ -40,6 +40,20 @@ def test_flip_averaged_embeddings_are_unit_vectors_that_ignore_the_mirror():
     assert np.abs(both - embed(model, faces.flip(-1))).max() < 1e-6      # a face and its mirror: one vector
     plain = embed(model, faces, flip=False)                               # without the flip they differ
     assert np.abs(plain - embed(model, faces.flip(-1), flip=False)).max() > 1e-4
+
+
+def test_zoomed_views_enlarge_about_the_centre_and_join_the_embedding():
+    square = torch.zeros(1, 3, 32, 32)
+    square[..., 12:20, 12:20] = 1.0                                       # an 8 px square in the middle
+    assert torch.equal(zoom(square, 1.0), square)
+    assert zoom(square, 2.0).mean() == pytest.approx(4 * square.mean().item(), rel=0.1)  # twice the side
+    torch.manual_seed(0)
+    model = FaceNet(FaceNetConfig(input_size=32, width=0.25, embed_scales=(0.9, 1.0, 1.1))).eval()
+    faces = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)
+    multi = embed(model, faces, batch_size=3)                             # the config's zooms by default
+    assert np.allclose(np.linalg.norm(multi, axis=1), 1, atol=1e-5)
+    assert np.abs(multi - embed(model, faces.flip(-1))).max() < 1e-6     # still blind to the mirror
+    assert np.abs(multi - embed(model, faces, scales=(1.0,))).max() > 1e-4
 
 
 def test_batch_hard_picks_the_farthest_positive_and_the_closest_negative():
