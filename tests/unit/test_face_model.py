@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from pipelines.evaluation import face as fm
 from pipelines.models.facenet import FaceNet, FaceNetConfig, cosface_loss, triplet_loss
-from pipelines.tasks.face import augment, collate_identities, embed, zoom
+from pipelines.tasks.face import augment, collate_identities, embed, occlude, zoom
 
 
 @pytest.mark.parametrize("stem", ["pool", "stride"])
@@ -165,3 +165,20 @@ def test_pk_batches_and_augmentation_keep_shapes():
     assert out.shape == images.shape and 0 <= out.min() and out.max() <= 1
     zero = {k: 0.0 for k in cfg}
     assert torch.allclose(augment(images, zero), images, atol=1e-4)  # no augmentation = identity
+
+
+def test_occluders_are_one_coloured_bars_over_the_chosen_share_of_faces():
+    torch.manual_seed(0)
+    images = torch.full((64, 3, 96, 96), 2.0)  # outside [0, 1]: every painted pixel shows
+    assert torch.equal(occlude(images, 0.0), images)
+    out = occlude(images, 1.0)
+    painted = (out != images).any(1)  # (B, H, W)
+    area = painted.float().mean((1, 2))
+    # a 0.6-1.2 x 0.1-0.24 bar centred over the face: at most 0.288 of the image, at least ~0.03 even when
+    # half of it falls outside the image
+    assert (area > 0.02).all() and (area < 0.3).all()
+    for k in range(len(out)):
+        colours = out[k][:, painted[k]]
+        assert torch.equal(colours, colours[:, :1].expand_as(colours))  # one colour per bar
+    some = (occlude(images, 0.3) != images).flatten(1).any(1).float().mean()
+    assert 0.1 < some < 0.5
