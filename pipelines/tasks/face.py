@@ -7,7 +7,7 @@ A training batch is P identities x K images of each (``train.identities_per_batc
 ``train.images_per_identity``): each dataset item is one identity with K of its images drawn at
 random, so a shuffled loader of ``P`` items is exactly FaceNet's P x K sampling and the triplets are
 mined inside it. Images are decoded once and kept as uint8; augmentation (flip, small shift/scale/
-rotation, brightness/contrast, an occluding bar) is applied to the whole batch at once on its device.
+rotation, brightness/contrast, an occluder) is applied to the whole batch at once on its device.
 
 Beside the triplet loss, ``train.id_loss_weight`` adds a CosFace classifier over the training
 identities (a large-margin softmax on the same unit embeddings): with only P x K faces per batch
@@ -32,7 +32,7 @@ from torch import nn
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from pipelines.data.faces import SPLITS, load_identity_folders
+from pipelines.data.faces import SKIN_DARK, SKIN_LIGHT, SPLITS, load_identity_folders
 from pipelines.evaluation import face as face_metrics
 from pipelines.models.facenet import FaceNet, FaceNetConfig, cosface_loss, triplet_loss
 from pipelines.tasks.base import Task
@@ -115,22 +115,31 @@ def augment(images: torch.Tensor, cfg: dict) -> torch.Tensor:
 
 
 def occlude(images: torch.Tensor, p: float) -> torch.Tensor:
-    """Paint a bar of random colour, length, thickness, angle and place over each image with probability ``p``.
+    """Paint an occluder over each image with probability ``p``: half of them a bar of random colour, length,
+    thickness and angle, half a skin-coloured palm (an ellipse), anywhere over the face.
 
-    The one-shot gallery's worst failures are faces enrolled behind an occluder (a scarf, a microphone, a
-    hand): the same face with and without a bar teaches the embedding to look past it. The bars follow the
-    data's own occluders (``pipelines.data.faces``): 0.6-1.2 of the side long, 0.1-0.24 thick, anywhere
-    over the face."""
+    A third of the one-shot gallery's errors were faces enrolled behind an occluder (a scarf, a microphone,
+    a hand): the same face with and without one teaches the embedding to look past it. The shapes follow
+    the data's own occluders (``pipelines.data.faces``): bars 0.6-1.2 of the side long and 0.1-0.24 thick,
+    palms about a quarter of the side across."""
     B, _, H, W = images.shape
     dev = images.device
-    u = lambda lo, hi, *shape: lo + (hi - lo) * torch.rand(B, *shape, device=dev)  # noqa: E731
-    angle, half_len, half_thick = u(0, math.pi, 1, 1), u(0.3, 0.6, 1, 1), u(0.05, 0.12, 1, 1)
-    cx, cy = u(0.3, 0.7, 1, 1), u(0.35, 0.8, 1, 1)
+
+    def u(lo: float, hi: float) -> torch.Tensor:
+        return lo + (hi - lo) * torch.rand(B, 1, 1, device=dev)
+
+    angle, cx, cy = u(0, math.pi), u(0.3, 0.7), u(0.35, 0.8)
     y, x = torch.meshgrid(torch.linspace(0, 1, H, device=dev), torch.linspace(0, 1, W, device=dev), indexing="ij")
     along = (x - cx) * torch.cos(angle) + (y - cy) * torch.sin(angle)
     across = -(x - cx) * torch.sin(angle) + (y - cy) * torch.cos(angle)
-    mask = (along.abs() < half_len) & (across.abs() < half_thick) & (torch.rand(B, 1, 1, device=dev) < p)
-    colour = torch.rand(B, 3, 1, 1, device=dev)
+    bar = (along.abs() < u(0.3, 0.6)) & (across.abs() < u(0.05, 0.12))
+    palm = (along / u(0.11, 0.17)) ** 2 + (across / u(0.14, 0.22)) ** 2 < 1
+    is_bar = torch.rand(B, 1, 1, device=dev) < 0.5
+    mask = torch.where(is_bar, bar, palm) & (torch.rand(B, 1, 1, device=dev) < p)
+    dark, light = (torch.tensor(c / 255, dtype=images.dtype, device=dev).view(1, 3, 1, 1)
+                   for c in (SKIN_DARK, SKIN_LIGHT))
+    skin = dark + (light - dark) * torch.rand(B, 1, 1, 1, device=dev)
+    colour = torch.where(is_bar[:, None], torch.rand(B, 3, 1, 1, device=dev), skin)
     return torch.where(mask[:, None], colour, images)
 
 

@@ -167,15 +167,15 @@ def test_pk_batches_and_augmentation_keep_shapes():
     assert torch.allclose(augment(images, zero), images, atol=1e-4)  # no augmentation = identity
 
 
-def test_occluders_are_one_coloured_bars_over_the_chosen_share_of_faces():
+def test_occluders_are_one_coloured_bars_or_palms_over_the_chosen_share_of_faces():
     torch.manual_seed(0)
     images = torch.full((64, 3, 96, 96), 2.0)  # outside [0, 1]: every painted pixel shows
     assert torch.equal(occlude(images, 0.0), images)
     out = occlude(images, 1.0)
     painted = (out != images).any(1)  # (B, H, W)
     area = painted.float().mean((1, 2))
-    # a 0.6-1.2 x 0.1-0.24 bar centred over the face: at most 0.288 of the image, at least ~0.03 even when
-    # half of it falls outside the image
+    # a 0.6-1.2 x 0.1-0.24 bar (at most 0.288 of the image) or a palm of radii 0.11-0.17 x 0.14-0.22
+    # (0.048-0.118), centred over the face: at least ~0.03 even when half of a bar falls outside the image
     assert (area > 0.02).all() and (area < 0.3).all()
     for k in range(len(out)):
         colours = out[k][:, painted[k]]
