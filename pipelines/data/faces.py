@@ -47,6 +47,10 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 # Anchor colours (RGB) that identity colours are interpolated between or jittered around.
 SKIN_DARK = np.array([82.0, 52.0, 36.0])
 SKIN_LIGHT = np.array([246.0, 218.0, 196.0])
+# An occluding bar's half length and half thickness, as fractions of the image side (uniform in each range);
+# training's occlusion augmentation (pipelines.tasks.face.occlude) paints bars of the same sizes.
+BAR_HALF_LENGTH = (0.3, 0.6)
+BAR_HALF_THICKNESS = (0.05, 0.12)
 HAIR_COLOURS = np.array([
     [24, 20, 18], [52, 34, 24], [98, 64, 40], [128, 56, 30], [196, 160, 96],
     [226, 202, 150], [148, 146, 142], [222, 220, 212], [160, 62, 36],
@@ -502,7 +506,7 @@ def _grid(canvas: int) -> tuple[np.ndarray, np.ndarray]:
 def _draw_occluder(img: Image.Image, kind: str, rng: np.random.Generator) -> None:
     """A bar (scarf, microphone, censor strip) or a hand in front of the face, placed in image coordinates."""
     if kind == "bar":
-        half_len, half_thick = rng.uniform(0.3, 0.6), rng.uniform(0.05, 0.12)
+        half_len, half_thick = rng.uniform(*BAR_HALF_LENGTH), rng.uniform(*BAR_HALF_THICKNESS)
         shapes = [np.array([[-half_len, -half_thick], [half_len, -half_thick], [half_len, half_thick],
                             [-half_len, half_thick]])]
         colour = _random_colour(rng, 0, 255)

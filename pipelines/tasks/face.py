@@ -32,7 +32,14 @@ from torch import nn
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from pipelines.data.faces import SKIN_DARK, SKIN_LIGHT, SPLITS, load_identity_folders
+from pipelines.data.faces import (
+    BAR_HALF_LENGTH,
+    BAR_HALF_THICKNESS,
+    SKIN_DARK,
+    SKIN_LIGHT,
+    SPLITS,
+    load_identity_folders,
+)
 from pipelines.evaluation import face as face_metrics
 from pipelines.models.facenet import FaceNet, FaceNetConfig, cosface_loss, triplet_loss
 from pipelines.tasks.base import Task
@@ -120,8 +127,8 @@ def occlude(images: torch.Tensor, p: float) -> torch.Tensor:
 
     A third of the one-shot gallery's errors were faces enrolled behind an occluder (a scarf, a microphone,
     a hand): the same face with and without one teaches the embedding to look past it. The shapes follow
-    the data's own occluders (``pipelines.data.faces``): bars 0.6-1.2 of the side long and 0.1-0.24 thick,
-    palms about a quarter of the side across."""
+    the data's own occluders (``pipelines.data.faces``): bars of its sizes (0.6-1.2 of the side long,
+    0.1-0.24 thick), palms about a quarter of the side across."""
     B, _, H, W = images.shape
     dev = images.device
 
@@ -132,7 +139,7 @@ def occlude(images: torch.Tensor, p: float) -> torch.Tensor:
     y, x = torch.meshgrid(torch.linspace(0, 1, H, device=dev), torch.linspace(0, 1, W, device=dev), indexing="ij")
     along = (x - cx) * torch.cos(angle) + (y - cy) * torch.sin(angle)
     across = -(x - cx) * torch.sin(angle) + (y - cy) * torch.cos(angle)
-    bar = (along.abs() < u(0.3, 0.6)) & (across.abs() < u(0.05, 0.12))
+    bar = (along.abs() < u(*BAR_HALF_LENGTH)) & (across.abs() < u(*BAR_HALF_THICKNESS))
     palm = (along / u(0.11, 0.17)) ** 2 + (across / u(0.14, 0.22)) ** 2 < 1
     is_bar = torch.rand(B, 1, 1, device=dev) < 0.5
     mask = torch.where(is_bar, bar, palm) & (torch.rand(B, 1, 1, device=dev) < p)

@@ -179,6 +179,6 @@ def test_occluders_are_one_coloured_bars_or_palms_over_the_chosen_share_of_faces
     assert (area > 0.02).all() and (area < 0.3).all()
     for k in range(len(out)):
         colours = out[k][:, painted[k]]
-        assert torch.equal(colours, colours[:, :1].expand_as(colours))  # one colour per bar
+        assert torch.equal(colours, colours[:, :1].expand_as(colours))  # one colour per occluder
     some = (occlude(images, 0.3) != images).flatten(1).any(1).float().mean()
     assert 0.1 < some < 0.5
