@@ -594,8 +594,13 @@ def _check_params(params: dict, seed: int) -> None:
     for key in ("n_train_ids", "n_dev_ids", "n_test_ids", "images_per_id", "size"):
         if not isinstance(params.get(key), int) or params[key] < 0:
             raise ValueError(f"data_face.{key} must be a non-negative integer, got {params.get(key)!r}")
-    if params["images_per_id"] < 2:
-        raise ValueError("data_face.images_per_id must be >= 2 (a triplet needs an anchor and a positive)")
+    for key in ("images_per_id", "train_images_per_id"):
+        value = params.get(key)
+        if value is None and key == "train_images_per_id":  # default: images_per_id
+            continue
+        if not isinstance(value, int) or value < 2:
+            raise ValueError(f"data_face.{key} must be an integer >= 2 (a triplet needs an anchor and a positive), "
+                             f"got {value!r}")
     if params["size"] < 32:
         raise ValueError(f"data_face.size must be >= 32 pixels, got {params['size']}")
 
@@ -610,13 +615,14 @@ def write_dataset(params: dict, out: Path, seed: int | None = None, workers: int
     _check_params(params, seed)
     out = Path(out)
     n_ids = {split: params[f"n_{split}_ids"] for split in SPLITS}
+    n_images = images_per_split(params)
     for split in SPLITS:
         shutil.rmtree(out / split, ignore_errors=True)
         (out / split).mkdir(parents=True)
-    tasks = [(seed, split, i, params["images_per_id"], params["size"], str(out))
+    tasks = [(seed, split, i, n_images[split], params["size"], str(out))
              for split in SPLITS for i in range(n_ids[split])]
     workers = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
-    with tqdm(total=len(tasks) * params["images_per_id"], unit="img", desc="faces") as bar:
+    with tqdm(total=sum(task[3] for task in tasks), unit="img", desc="faces") as bar:
         if workers == 1:
             for task in tasks:
                 bar.update(_write_identity(task))
@@ -626,8 +632,17 @@ def write_dataset(params: dict, out: Path, seed: int | None = None, workers: int
                 for n in pool.imap_unordered(_write_identity, tasks, chunksize=4):
                     bar.update(n)
     summary = {f"{split}_ids": n for split, n in n_ids.items()}
-    summary.update({f"{split}_images": n * params["images_per_id"] for split, n in n_ids.items()})
+    summary.update({f"{split}_images": n * n_images[split] for split, n in n_ids.items()})
     return summary
+
+
+def images_per_split(params: dict) -> dict[str, int]:
+    """Images per identity of each split: ``train_images_per_id`` for train (default ``images_per_id``),
+    ``images_per_id`` for dev and test. An identity's first images do not depend on how many follow, so
+    more training images leave the first ones, and dev and test, byte for byte the same."""
+    train = params.get("train_images_per_id")
+    return {split: (train or params["images_per_id"]) if split == "train" else params["images_per_id"]
+            for split in SPLITS}
 
 
 def load_identity_folders(root: Path | str) -> dict[str, list[Path]]:

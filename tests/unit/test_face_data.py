@@ -48,6 +48,25 @@ def test_counts_and_disjoint_identities(faces):
     assert not set(data["dev"]) & set(data["test"])
 
 
+def test_more_training_images_leave_the_first_ones_and_dev_and_test_unchanged(faces, tmp_path):
+    """``train_images_per_id`` adds training images only: dev and test (the evaluation protocol) and the first
+    training images keep their bytes."""
+    out, _ = faces
+    summary = write_dataset({**PARAMS, "train_images_per_id": 5}, tmp_path, workers=1)
+    assert summary["train_images"] == 5 * PARAMS["n_train_ids"]
+    assert summary["dev_images"] == PARAMS["n_dev_ids"] * PARAMS["images_per_id"]
+    for split in SPLITS:
+        folders = load_identity_folders(tmp_path / split)
+        assert {len(paths) for paths in folders.values()} == {5 if split == "train" else PARAMS["images_per_id"]}
+    for path in _images(out):  # every image of the 3-per-identity set is in the larger one, byte for byte
+        assert path.read_bytes() == (tmp_path / path.relative_to(out)).read_bytes(), path
+
+
+def test_too_few_training_images_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="train_images_per_id"):
+        write_dataset({**PARAMS, "train_images_per_id": 1}, tmp_path)
+
+
 def test_images_are_rgb_of_the_requested_size(faces):
     out, _ = faces
     for path in _images(out):
