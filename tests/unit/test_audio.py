@@ -32,6 +32,7 @@ from pipelines.data.trigger_word import (
     place_segments,
     rms,
     synthesize,
+    vocode,
     voice_of,
     write_dataset,
 )
@@ -330,7 +331,57 @@ def test_festival_voices_speak_and_their_duration_grid_stretches(voice, cache):
     assert rms(fast) > 0.01
 
 
+def _periodicity(x: np.ndarray, rate: int) -> float:
+    """Median over 50 ms frames of the normalised autocorrelation's peak at pitch periods of 60-400 Hz
+    (1 = perfectly periodic, about 0 for noise)."""
+    n = rate // 20
+    peaks = []
+    for frame in x[:len(x) // n * n].reshape(-1, n):
+        ac = np.correlate(frame, frame, "full")[n - 1:]
+        peaks.append(ac[rate // 400:rate // 60].max() / ac[0])
+    return float(np.median(peaks))
+
+
+def _envelope(x: np.ndarray) -> np.ndarray:
+    """Long-term log spectrum smoothed over 250 Hz bands."""
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x)))) ** 2
+    return np.log(np.convolve(spectrum, np.ones(64) / 64, "same") + 1e-12)
+
+
+def test_vocode_keeps_length_level_and_envelope_and_replaces_the_source():
+    rate = 16000
+    t = np.arange(int(0.6 * rate)) / rate
+    # a vowel: 120 Hz harmonics under two formants (700 and 1,200 Hz)
+    vowel = sum((np.exp(-((k * 120 - 700) / 150) ** 2) + np.exp(-((k * 120 - 1200) / 200) ** 2))
+                * np.sin(2 * np.pi * k * 120 * t) for k in range(1, 60))
+    vowel = 0.1 * vowel / np.abs(vowel).max()
+    out = vocode(vowel, rate, np.random.default_rng(0))
+    assert out.shape == vowel.shape and rms(out) == pytest.approx(rms(vowel))
+    assert _periodicity(out, rate) > 0.5                           # still voiced ...
+    assert np.corrcoef(_envelope(out), _envelope(vowel))[0, 1] > 0.85  # ... with the same formants
+    other = vocode(vowel, rate, np.random.default_rng(1))
+    assert not np.allclose(out, other)                            # a new source each time
+    np.testing.assert_array_equal(out, vocode(vowel, rate, np.random.default_rng(0)))
+    # an unvoiced sound stays noise
+    hiss = np.random.default_rng(2).standard_normal(len(t)) * 0.05
+    assert _periodicity(vocode(hiss, rate, np.random.default_rng(0)), rate) < 0.2
+
+
+def test_vocoding_changes_only_the_training_side(dataset, cache, tmp_path):
+    out, _ = dataset
+    write_dataset({**PARAMS, "cache_dir": str(cache), "p_vocode": 1.0}, tmp_path, workers=1)
+    for split in ("train", "dev"):
+        events = [e for r in _records(tmp_path, split) for e in r["activates"] + r["negatives"]]
+        assert events and all(e["voice"].endswith("+vocoded") for e in events)
+    for split in ("test", "negatives_only"):  # held-out voices are never vocoded, and their clips do not change
+        assert (tmp_path / f"{split}.json").read_bytes() == (out / f"{split}.json").read_bytes()
+        for record in _records(out, split):
+            assert (tmp_path / record["file"]).read_bytes() == (out / record["file"]).read_bytes()
+
+
 def test_bad_params_name_the_key():
+    with pytest.raises(ValueError, match="p_vocode"):
+        check_params({**PARAMS, "p_vocode": -0.1}, 0)
     with pytest.raises(ValueError, match="other_engines_share"):
         check_params({**PARAMS, "other_engines_share": 1.5}, 0)
     with pytest.raises(ValueError, match="test_voices"):
