@@ -289,11 +289,12 @@ class Sources:
     p_vocode: float = 0.0
 
 
-def _frames(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
-    """Hann-windowed frames ``(count, n_fft)`` of ``x`` padded by half a window on both sides."""
+def _frames(x: np.ndarray, window: np.ndarray, hop: int) -> np.ndarray:
+    """Windowed frames ``(count, len(window))`` of ``x`` padded by half a window on both sides."""
+    n_fft = len(window)
     padded = np.pad(x, (n_fft // 2, n_fft // 2 + hop))
     count = 1 + (len(padded) - n_fft) // hop
-    return padded[np.arange(n_fft)[None, :] + hop * np.arange(count)[:, None]] * np.hanning(n_fft)
+    return padded[np.arange(n_fft)[None, :] + hop * np.arange(count)[:, None]] * window
 
 
 def vocode(x: np.ndarray, rate: int, rng: np.random.Generator) -> np.ndarray:
@@ -309,7 +310,8 @@ def vocode(x: np.ndarray, rate: int, rng: np.random.Generator) -> np.ndarray:
     """
     n_fft = 1 << math.ceil(math.log2(0.032 * rate))   # 512 at 16 kHz
     hop = round(0.005 * rate)
-    frames = _frames(x, n_fft, hop)
+    window = np.hanning(n_fft)
+    frames = _frames(x, window, hop)
     spectrum = np.fft.rfft(frames, axis=1)
     # envelope: the log magnitude's first ~2 ms of quefrency (below any pitch period under 500 Hz)
     cepstrum = np.fft.irfft(np.log(np.abs(spectrum) + 1e-9), n_fft, axis=1)
@@ -328,14 +330,15 @@ def vocode(x: np.ndarray, rate: int, rng: np.random.Generator) -> np.ndarray:
     # breathy voices (flite's rms) carry noise in their voiced sounds too: a random share of it
     noise = rng.standard_normal(len(x))
     source = voiced * (pulses + rng.uniform(0, VOCODE_BREATH) * noise) + (1 - voiced) * noise
-    excitation = np.fft.rfft(_frames(source, n_fft, hop), axis=1)
+    excitation = np.fft.rfft(_frames(source, window, hop), axis=1)
     excitation /= np.sqrt(np.mean(np.abs(excitation) ** 2, axis=1, keepdims=True)) + 1e-9
-    out_frames = np.fft.irfft(excitation * envelope, n_fft, axis=1) * np.hanning(n_fft)
+    out_frames = np.fft.irfft(excitation * envelope, n_fft, axis=1) * window
     out = np.zeros((len(out_frames) - 1) * hop + n_fft)
     norm = np.zeros_like(out)
+    window_power = window ** 2
     for i, frame in enumerate(out_frames):  # overlap-add, normalised by the summed squared windows
         out[i * hop:i * hop + n_fft] += frame
-        norm[i * hop:i * hop + n_fft] += np.hanning(n_fft) ** 2
+        norm[i * hop:i * hop + n_fft] += window_power
     out = (out / np.maximum(norm, 1e-3))[n_fft // 2:n_fft // 2 + len(x)]
     return out * rms(x) / max(rms(out), 1e-12)
 
