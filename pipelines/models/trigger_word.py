@@ -33,6 +33,26 @@ class TriggerWordConfig:
         return asdict(self)
 
 
+class UniformDropout(nn.Module):
+    """Inverted dropout (as ``nn.Dropout``) with its mask drawn by ``uniform_`` instead of ``bernoulli_``.
+
+    The same distribution, but on this CPU ``bernoulli_`` took 13 % of a training step of this network
+    (4 masks of 32 x 250 x 196 values, ~22 ms each, against ~6 ms for ``uniform_``).
+    """
+
+    def __init__(self, p: float):
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"trigger_word.model.dropout must be in [0, 1), got {p!r}")
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = torch.empty_like(x).uniform_() >= self.p
+        return x * keep.to(x.dtype).mul_(1.0 / (1.0 - self.p))
+
+
 class TriggerWordNet(nn.Module):
     """Spectrogram ``(B, T, n_freq)`` -> logits ``(B, T')`` with ``T' = (T - kernel) // stride + 1``."""
 
@@ -45,7 +65,7 @@ class TriggerWordNet(nn.Module):
         self.bn1 = nn.BatchNorm1d(cfg.gru)
         self.gru2 = nn.GRU(cfg.gru, cfg.gru, batch_first=True)
         self.bn2 = nn.BatchNorm1d(cfg.gru)
-        self.drop = nn.Dropout(cfg.dropout)
+        self.drop = UniformDropout(cfg.dropout)
         self.dense = nn.Linear(cfg.gru, 1)
 
     @staticmethod

@@ -34,6 +34,7 @@ from pipelines.data.trigger_word import (
     synthesize,
     vocode,
     voice_of,
+    word_tilts,
     write_dataset,
 )
 
@@ -367,12 +368,26 @@ def test_vocode_keeps_length_level_and_envelope_and_replaces_the_source():
     assert _periodicity(vocode(hiss, rate, np.random.default_rng(0)), rate) < 0.2
 
 
-def test_vocoding_changes_only_the_training_side(dataset, cache, tmp_path):
+def test_word_tilts_draw_their_share_and_nothing_when_off():
+    rng = np.random.default_rng(0)
+    assert word_tilts(rng, 5, 0.0) == [0.0] * 5
+    assert rng.random() == np.random.default_rng(0).random()  # no draw: the held-out side's clips stay as they were
+    tilts = np.array(word_tilts(np.random.default_rng(1), 400, 0.5))
+    assert 0.4 < np.mean(tilts != 0) < 0.6 and np.abs(tilts).max() <= 8.0
+    assert tilts.min() < -4 and tilts.max() > 4                # both darker and brighter
+
+
+@pytest.mark.parametrize("key", ["p_vocode", "p_word_tilt"])
+def test_training_side_word_augmentation_changes_only_the_training_side(dataset, cache, tmp_path, key):
     out, _ = dataset
-    write_dataset({**PARAMS, "cache_dir": str(cache), "p_vocode": 1.0}, tmp_path, workers=1)
+    write_dataset({**PARAMS, "cache_dir": str(cache), key: 1.0}, tmp_path, workers=1)
     for split in ("train", "dev"):
         events = [e for r in _records(tmp_path, split) for e in r["activates"] + r["negatives"]]
-        assert events and all(e["voice"].endswith("+vocoded") for e in events)
+        assert events
+        if key == "p_vocode":
+            assert all(e["voice"].endswith("+vocoded") for e in events)
+        else:
+            assert all(-8.0 <= e["tilt_db_per_octave"] <= 8.0 and e["tilt_db_per_octave"] != 0 for e in events)
     for split in ("test", "negatives_only"):  # held-out voices are never vocoded, and their clips do not change
         assert (tmp_path / f"{split}.json").read_bytes() == (out / f"{split}.json").read_bytes()
         for record in _records(out, split):
@@ -382,6 +397,8 @@ def test_vocoding_changes_only_the_training_side(dataset, cache, tmp_path):
 def test_bad_params_name_the_key():
     with pytest.raises(ValueError, match="p_vocode"):
         check_params({**PARAMS, "p_vocode": -0.1}, 0)
+    with pytest.raises(ValueError, match="p_word_tilt"):
+        check_params({**PARAMS, "p_word_tilt": 2}, 0)
     with pytest.raises(ValueError, match="other_engines_share"):
         check_params({**PARAMS, "other_engines_share": 1.5}, 0)
     with pytest.raises(ValueError, match="test_voices"):

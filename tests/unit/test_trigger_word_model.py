@@ -13,7 +13,7 @@ import torch
 
 from pipelines.data.audio import encode_wav
 from pipelines.evaluation import trigger_word as tw
-from pipelines.models.trigger_word import TriggerWordConfig, TriggerWordNet
+from pipelines.models.trigger_word import TriggerWordConfig, TriggerWordNet, UniformDropout
 from pipelines.tasks.trigger_word import TriggerWordTask, spec_augment, vtlp
 from services.mock_context import MockContext
 from services.trigger_word import TriggerWordHandler
@@ -25,6 +25,20 @@ def test_network_shapes_and_step_times():
     assert out.shape == (2, (1001 - 15) // 4 + 1) == (2, net.n_steps(1001))
     times = net.step_times(3)
     assert times.tolist() == pytest.approx([0.07, 0.11, 0.15])  # centre frame 7, then every 4 frames of 10 ms
+
+
+def test_uniform_dropout_drops_its_share_keeps_the_mean_and_is_off_in_eval():
+    drop = UniformDropout(0.5)
+    torch.manual_seed(0)
+    x = torch.ones(200, 500, requires_grad=True)
+    y = drop(x)
+    assert 0.48 < float((y == 0).float().mean()) < 0.52 and set(y.unique().tolist()) == {0.0, 2.0}
+    y.sum().backward()
+    assert torch.equal(x.grad, y.detach())  # the gradient passes only where the value was kept, scaled alike
+    drop.eval()
+    assert torch.equal(drop(x), x)
+    with pytest.raises(ValueError, match="dropout"):
+        UniformDropout(1.0)
 
 
 def test_the_network_is_causal_in_time():
@@ -48,6 +62,18 @@ def test_detect_events_finds_runs_and_merges_close_ones():
     t, c = tw.detect_events(probs, times, 0.5, min_gap_s=0.2)
     assert t.tolist() == pytest.approx([0.40, 2.40]) and c.tolist() == pytest.approx([0.9, 0.95])
     assert len(tw.detect_events(probs, times, 0.99)[0]) == 0
+
+
+def test_back_to_back_activates_stay_two_detections():
+    # "activate activate": ends 0.95 s apart, each scored high on the steps 0.16-0.52 s after its end, as a
+    # trained model does. Merging runs within 0.75 s (the old min_gap_s) made them one detection: a miss.
+    times = np.arange(250) * 0.04
+    probs = np.zeros(250)
+    for end in (2.0, 2.95):
+        probs[(times >= end + 0.16) & (times <= end + 0.52)] = 0.99
+    t, _ = tw.detect_events(probs, times, 0.5)
+    assert tw.match_events(t, np.array([2.0, 2.95]), 0.5) == ([True, True], 0)
+    assert len(tw.detect_events(probs, times, 0.5, min_gap_s=0.75)[0]) == 1
 
 
 def test_matching_within_half_a_second_each_truth_once():
@@ -83,6 +109,18 @@ def test_threshold_within_a_false_accept_budget():
     alarm[100:104] = 0.95  # louder than the word: within budget only when the word is missed too
     threshold, m = tw.choose_threshold(*args, max_false_accepts_per_hour=1.0)
     assert threshold > 0.95 and m["false_accepts"] == 0 and m["recall"] == 0.0
+
+
+def test_threshold_grid_is_fine_near_one():
+    # A trained detector scores both its words and its worst confusables above 0.99: the grid must tell
+    # 0.9965 from 0.9975 (the old grid's 0.995 -> 0.998 step lost the word with the alarm).
+    times = np.arange(250) * 0.04
+    word, alarm = np.zeros(250), np.zeros(250)
+    word[50:58] = 0.9975
+    alarm[100:104] = 0.9965
+    threshold, m = tw.choose_threshold([word, alarm], [times, times], [[1.95], []], [10.0, 10.0],
+                                       max_false_accepts_per_hour=1.0)
+    assert 0.9965 < threshold <= 0.9975 and m["recall"] == 1.0 and m["false_accepts"] == 0
 
 
 def test_labels_sit_on_the_steps_after_each_word_end():
