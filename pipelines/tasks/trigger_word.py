@@ -29,6 +29,9 @@ from pipelines.evaluation import trigger_word as tw_metrics
 from pipelines.models.trigger_word import TriggerWordConfig, TriggerWordNet
 from pipelines.tasks.base import Task
 
+# Thresholds of the operating curve in details.json (beside the dev threshold): what another budget would cost
+CURVE_THRESHOLDS = (0.5, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.998)
+
 
 def feature_params(params: dict) -> dict:
     return {**SPECTROGRAM_DEFAULTS, **params.get("features", {})}
@@ -249,7 +252,8 @@ class TriggerWordTask(Task):
 
     def evaluate(self, model, data_dir: Path):
         """Event precision/recall/F1 on test (held-out voices), false accepts per hour on negatives_only
-        (also reported as ``test.false_accepts_per_hour``), frame accuracy, recall per voice."""
+        (also reported as ``test.false_accepts_per_hour``), frame accuracy, recall per voice, and in the
+        details the operating curve: test recall and false accepts per hour at other thresholds."""
         data_dir = Path(data_dir)
         splits = [s for s in ("test", "negatives_only") if (data_dir / f"{s}.json").is_file()]
         if not splits:
@@ -260,6 +264,7 @@ class TriggerWordTask(Task):
         rate = feature_params(self.params)["sample_rate"]
         metrics: dict = {"threshold": threshold}
         details: dict = {}
+        scored: dict = {}
         for split in splits:
             records = read_split(data_dir, split)
             dataset = ClipSet(data_dir, records, rate)
@@ -267,6 +272,7 @@ class TriggerWordTask(Task):
             probs, times = [p for p, _ in out], [t for _, t in out]
             ends = [r["activate_ends_s"] for r in records]
             durations = [len(a) / rate for a in dataset.audio]
+            scored[split] = (probs, times, ends, durations)
             m = tw_metrics.event_metrics(probs, times, ends, durations, threshold, d["tolerance_s"], d["min_gap_s"])
             hits = total = 0
             by_voice: dict[str, list[int]] = {}
@@ -291,4 +297,17 @@ class TriggerWordTask(Task):
         if "test" in metrics and "negatives_only" in metrics:
             metrics["test"]["false_accepts_per_hour_in_test_clips"] = metrics["test"]["false_accepts_per_hour"]
             metrics["test"]["false_accepts_per_hour"] = metrics["negatives_only"]["false_accepts_per_hour"]
+            details["operating_curve"] = self.operating_curve(scored["test"], scored["negatives_only"], threshold)
         return metrics, details
+
+    def operating_curve(self, test: tuple, negatives: tuple, threshold: float) -> list[dict]:
+        """Test recall/precision and negatives_only false accepts per hour at :data:`CURVE_THRESHOLDS` and
+        the dev threshold: what another operating point would cost (each is ``(probs, times, ends, durations)``)."""
+        d = self.params["decode"]
+        rows = []
+        for thr in sorted({*CURVE_THRESHOLDS, threshold}):
+            t = tw_metrics.event_metrics(*test, thr, d["tolerance_s"], d["min_gap_s"])
+            n = tw_metrics.event_metrics(*negatives, thr, d["tolerance_s"], d["min_gap_s"])
+            rows.append({"threshold": thr, "test_recall": t["recall"], "test_precision": t["precision"],
+                         "false_accepts_per_hour": n["false_accepts_per_hour"]})
+        return rows

@@ -134,6 +134,20 @@ def test_labels_sit_on_the_steps_after_each_word_end():
     assert mask[0].all() and mask[1].sum() == net.n_steps(501)
 
 
+def test_operating_curve_trades_recall_for_false_accepts():
+    task = TriggerWordTask({"model": {}, "features": {}, "decode": {"tolerance_s": 0.5, "min_gap_s": 0.3}}, {})
+    times = np.arange(250) * 0.04
+    word, alarm = np.zeros(250), np.zeros(250)
+    word[50:58] = 0.96     # an activate ending at 2.0 s
+    alarm[100:104] = 0.92  # a confusable in a 10 s negatives-only clip: 360 false accepts per hour
+    rows = {r["threshold"]: r for r in task.operating_curve(([word], [times], [[1.95]], [10.0]),
+                                                            ([alarm], [times], [[]], [10.0]), 0.93)}
+    assert set(rows) >= {0.5, 0.9, 0.93, 0.97, 0.99}
+    assert (rows[0.9]["test_recall"], rows[0.9]["false_accepts_per_hour"]) == (1.0, pytest.approx(360.0))
+    assert (rows[0.93]["test_recall"], rows[0.93]["false_accepts_per_hour"]) == (1.0, 0.0)  # the dev threshold
+    assert (rows[0.97]["test_recall"], rows[0.97]["false_accepts_per_hour"]) == (0.0, 0.0)
+
+
 def test_negative_word_weights_sit_on_the_steps_after_each_other_word():
     task = TriggerWordTask({"model": {}, "features": {}}, {"label_window_s": 0.364})
     net = TriggerWordNet(TriggerWordConfig(conv_filters=8, gru=4))
