@@ -673,11 +673,9 @@ def check_params(params: dict, seed: int) -> dict:
     if unknown or not p["test_voices"] or set(p["test_voices"]) == set(all_voices()):
         raise ValueError(f"data_trigger_word.test_voices: need a non-empty proper subset of {all_voices()}, "
                          f"unknown: {sorted(unknown)}")
-    for key in ("p_vocode", "p_word_tilt"):
+    for key in ("p_vocode", "p_word_tilt", "other_engines_share"):
         if not 0.0 <= p[key] <= 1.0:
             raise ValueError(f"data_trigger_word.{key} must be in [0, 1], got {p[key]!r}")
-    if not 0.0 <= p["other_engines_share"] <= 1.0:
-        raise ValueError(f"data_trigger_word.other_engines_share must be in [0, 1], got {p['other_engines_share']!r}")
     bad_kinds = set(p["background_kinds"]) - set(BACKGROUND_KINDS)
     if bad_kinds or not p["background_kinds"]:
         raise ValueError(f"data_trigger_word.background_kinds: choose from {BACKGROUND_KINDS}, got {bad_kinds}")

@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 
+# Runs of steps closer than this are one detection (the default of ``decode.min_gap_s``)
+MIN_GAP_S = 0.3
 
-def detect_events(probs: np.ndarray, times: np.ndarray, threshold: float, min_gap_s: float = 0.3
+
+def detect_events(probs: np.ndarray, times: np.ndarray, threshold: float, min_gap_s: float = MIN_GAP_S
                   ) -> tuple[np.ndarray, np.ndarray]:
     """(detection times in s, confidences) of one clip's per-step probabilities."""
     above = np.asarray(probs) >= threshold
@@ -55,7 +58,7 @@ def match_events(detections: np.ndarray, truths: np.ndarray, tolerance_s: float 
 
 def event_metrics(all_probs: list[np.ndarray], all_times: list[np.ndarray], truths: list[list[float]],
                   durations_s: list[float], threshold: float, tolerance_s: float = 0.5,
-                  min_gap_s: float = 0.3) -> dict[str, float]:
+                  min_gap_s: float = MIN_GAP_S) -> dict[str, float]:
     """Precision, recall, F1 and false accepts (per hour of audio) over clips."""
     tp = fp = fn = 0
     for probs, times, ends in zip(all_probs, all_times, truths, strict=True):
@@ -76,7 +79,7 @@ def event_metrics(all_probs: list[np.ndarray], all_times: list[np.ndarray], trut
 DEFAULT_GRID = np.unique(np.round(np.concatenate([np.arange(0.05, 0.985, 0.01), 1 - np.logspace(-2, -4, 41)]), 6))
 
 
-def choose_threshold(all_probs, all_times, truths, durations_s, tolerance_s: float = 0.5, min_gap_s: float = 0.3,
+def choose_threshold(all_probs, all_times, truths, durations_s, tolerance_s: float = 0.5, min_gap_s: float = MIN_GAP_S,
                      grid: np.ndarray | None = None, max_false_accepts_per_hour: float | None = None
                      ) -> tuple[float, dict]:
     """The decision threshold for these (dev) clips, and its metrics.
