@@ -48,7 +48,8 @@ def peak_stats(peaks: list[float]) -> dict:
 
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--voice", default="flite-slt", help="a training voice: an espeak accent or flite-<name>")
+    ap.add_argument("--voice", default="flite-slt",
+                    help="a training voice: an espeak accent, flite-<name> or kokoro-<name>")
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--data", type=Path, default=None, help="default: params data_trigger_word.out")
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",

@@ -2,7 +2,7 @@
 # Idempotent set-up on a fresh Debian machine, as root: system packages, then the project's venv.
 #   bash scripts/setup.sh
 # Installs: a Java runtime (TorchServe), Prometheus + Pushgateway, speech synthesisers (espeak-ng, flite,
-# Festival) for the trigger-word data, and .venv with dlzoo and its deps.
+# Festival) for the trigger-word data, and .venv with dlzoo and its deps (Kokoro-82M, a neural voice, among them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -8,8 +8,9 @@ non-overlapping times with random gains, and label the output frames right after
 "activate" with 1 (50 of its 1,375 steps per 10 s = 0.364 s). Here every ingredient is generated:
 
 * **Words** are spoken by espeak-ng (8 English accents x 16 variants, 3 speeds x 3 pitches), flite (5 voices,
-  3 durations x 3 pitch targets) and Festival (the ``ked`` diphone voice, 3 durations x 3 pitch targets, and
-  the HTS statistical-parametric ``slt`` voice, 3 speaking rates), trimmed of silence, resampled to
+  3 durations x 3 pitch targets), Festival (the ``ked`` diphone voice, 3 durations x 3 pitch targets, and
+  the HTS statistical-parametric ``slt`` voice, 3 speaking rates) and the neural Kokoro-82M (5 voices,
+  3 speaking rates; :mod:`pipelines.data.kokoro`), trimmed of silence, resampled to
   ``sample_rate`` and cached on disk once per (voice, word, speed, pitch) in ``cache_dir`` (default
   ``$XDG_CACHE_HOME/dlzoo/trigger_word``), so thousands of clips call the synthesisers only a few thousand
   times in all. Positives: "activate".
@@ -22,11 +23,11 @@ non-overlapping times with random gains, and label the output frames right after
   a share ``p_vocode`` of the words is resynthesised as a vocoded voice would speak them (:func:`vocode`)
   and a share ``p_word_tilt`` gets its own tilt (+-8 dB/octave, :func:`word_tilts`).
 
-**Held-out voices.** ``test_voices`` (default ``en-gb-scotland``, ``en-029``, ``flite-rms``, ``festival-ked`` and
-``festival-slt_hts``: three engines' unseen voices; a voice is
-an espeak accent, every variant of it included, ``flite-<name>`` or ``festival-<name>``) speak the ``test`` and
+**Held-out voices.** ``test_voices`` (default ``en-gb-scotland``, ``en-029``, ``flite-rms``, ``festival-ked``,
+``festival-slt_hts`` and ``kokoro-jf_alpha``: four engines' unseen voices; a voice is an espeak accent, every
+variant of it included, ``flite-<name>``, ``festival-<name>`` or ``kokoro-<name>``) speak the ``test`` and
 ``negatives_only`` clips, backgrounds included, and never occur in ``train`` or ``dev``, which share the other
-voices. Each word is spoken by one of the other engines' voices (flite, Festival) with probability
+voices. Each word is spoken by one of the other engines' voices (flite, Festival, Kokoro) with probability
 ``other_engines_share`` (when the side has any), by espeak-ng otherwise, so they are heard as often as chosen
 rather than 4 voices in 100.
 
@@ -66,6 +67,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from pipelines.data import kokoro
 from pipelines.data.audio import MAX_RATE, MIN_RATE, decode_wav, encode_wav, resample
 
 SPLITS = ("train", "dev", "test", "negatives_only")
@@ -94,7 +96,9 @@ PITCH_FACTORS = (0.85, 1.0, 1.2)       # x the voice's nominal f0 (flite int_f0_
 # pitch cannot be set). ``ked`` is a US male diphone voice; ``slt_hts`` is an HTS (HMM) voice, a
 # vocoded kind of speech no other engine here makes. Durations and pitch use the same grids as flite.
 FESTIVAL_VOICES = {"ked": ("ked_diphone", 105), "slt_hts": ("cmu_us_slt_arctic_hts", None)}
-OTHER_ENGINES = ("flite-", "festival-")  # speaker prefixes of the engines that are not espeak-ng
+# Kokoro-82M (pipelines.data.kokoro), a neural synthesiser: its speed follows the duration grid above, and it
+# has no pitch control, so its renditions all take the middle pitch index.
+OTHER_ENGINES = ("flite-", "festival-", "kokoro-")  # speaker prefixes of the engines that are not espeak-ng
 
 BACKGROUND_KINDS = ("white", "pink", "brown", "hum", "babble", "silence")
 SPEECH_LEVEL_DB = (-32.0, -14.0)   # RMS dBFS of a word at gain 0
@@ -122,7 +126,7 @@ DEFAULTS = {
     "negatives_only_minutes": 0,
     "clip_seconds": 10.0,
     "sample_rate": 16_000,
-    "test_voices": ["en-gb-scotland", "en-029", "flite-rms", "festival-ked", "festival-slt_hts"],
+    "test_voices": ["en-gb-scotland", "en-029", "flite-rms", "festival-ked", "festival-slt_hts", "kokoro-jf_alpha"],
     "label_window_s": 0.364,       # the course: 50 of 1,375 output steps per 10 s
     "max_positives": 4,
     "max_negatives": 4,
@@ -166,8 +170,9 @@ def voice_of(speaker: str) -> str:
 
 
 def other_engine_voices() -> list[str]:
-    """The flite and Festival voices, as speaker names (``flite-slt``, ``festival-ked``)."""
-    return [f"flite-{v}" for v in FLITE_VOICES] + [f"festival-{v}" for v in FESTIVAL_VOICES]
+    """The flite, Festival and Kokoro voices, as speaker names (``flite-slt``, ``festival-ked``, ``kokoro-jm_kumo``)."""
+    return ([f"flite-{v}" for v in FLITE_VOICES] + [f"festival-{v}" for v in FESTIVAL_VOICES]
+            + [f"kokoro-{v}" for v in kokoro.VOICES])
 
 
 def is_other_engine(speaker: str) -> bool:
@@ -175,12 +180,12 @@ def is_other_engine(speaker: str) -> bool:
 
 
 def all_speakers() -> list[str]:
-    """Every espeak accent x variant, every flite and every Festival voice."""
+    """Every espeak accent x variant, every flite, Festival and Kokoro voice."""
     return [f"{a}+{v}" for a in ESPEAK_ACCENTS for v in ESPEAK_VARIANTS] + other_engine_voices()
 
 
 def all_voices() -> list[str]:
-    """The names ``test_voices`` may use: espeak accents, ``flite-<voice>`` and ``festival-<voice>``."""
+    """The names ``test_voices`` may use: espeak accents and ``flite-``, ``festival-``, ``kokoro-<voice>``."""
     return list(ESPEAK_ACCENTS) + other_engine_voices()
 
 
@@ -229,6 +234,21 @@ def _cache_path(cache_dir: Path, r: Rendition, rate: int) -> Path:
     return cache_dir / str(rate) / r.speaker / f"{r.word.replace(' ', '_')}_{r.speed}_{r.pitch}.wav"
 
 
+def _render(r: Rendition) -> tuple[np.ndarray, int]:
+    """Rendition ``r`` straight from its synthesiser: (samples, sample rate)."""
+    if r.speaker.startswith("kokoro-"):
+        return kokoro.speak(r.word, r.speaker.removeprefix("kokoro-"), 1.0 / DURATION_STRETCHES[r.speed])
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "word.wav"
+        command = synth_command(r, raw)
+        try:
+            subprocess.run(command, input=r.word.encode(), check=True, capture_output=True)
+        except FileNotFoundError as err:
+            raise RuntimeError(f"data_trigger_word: {command[0]} is not installed (voice {r.speaker}); "
+                               "run bash scripts/setup.sh") from err
+        return decode_wav(raw.read_bytes())
+
+
 @lru_cache(maxsize=4096)
 def synthesize(r: Rendition, cache_dir: str, rate: int) -> np.ndarray:
     """Rendition ``r`` at ``rate`` Hz, trimmed; read from the disk cache or synthesised once and stored there.
@@ -239,15 +259,7 @@ def synthesize(r: Rendition, cache_dir: str, rate: int) -> np.ndarray:
     path = _cache_path(Path(cache_dir), r, rate)
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory() as tmp:
-            raw = Path(tmp) / "word.wav"
-            command = synth_command(r, raw)
-            try:
-                subprocess.run(command, input=r.word.encode(), check=True, capture_output=True)
-            except FileNotFoundError as err:
-                raise RuntimeError(f"data_trigger_word: {command[0]} is not installed (voice {r.speaker}); "
-                                   "run bash scripts/setup.sh") from err
-            samples, orig = decode_wav(raw.read_bytes())
+        samples, orig = _render(r)
         tmp_path = path.with_suffix(f".{os.getpid()}.tmp")
         tmp_path.write_bytes(encode_wav(trim_silence(resample(samples, orig, rate), rate), rate))
         os.replace(tmp_path, path)
@@ -392,7 +404,8 @@ def draw_rendition(rng: np.random.Generator, speakers: tuple[str, ...], word: st
     espeak = [s for s in speakers if not is_other_engine(s)]
     if other and espeak and other_engines_share > 0:
         speakers = tuple(other if rng.random() < other_engines_share else espeak)
-    return Rendition(str(rng.choice(speakers)), word, int(rng.integers(3)), int(rng.integers(3)))
+    speaker, speed, pitch = str(rng.choice(speakers)), int(rng.integers(3)), int(rng.integers(3))
+    return Rendition(speaker, word, speed, 1 if speaker.startswith("kokoro-") else pitch)
 
 
 def draw_word(rng: np.random.Generator, src: Sources, positive: bool) -> Word:
@@ -697,6 +710,7 @@ def write_dataset(params: dict, out: Path, seed: int | None = None, workers: int
         (out / split).mkdir(parents=True)
     tasks = [(split, i) for split in SPLITS for i in range(n_clips[split])]
     workers = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
+    kokoro.prepare()  # its model file is assembled once here, not by workers racing to write it
     init_args = (p, seed, str(out))
     records = []
     with tqdm(total=len(tasks), unit="clip", desc="trigger_word") as bar:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from pipelines.data import kokoro
 from pipelines.data.audio import (
     SPECTROGRAM_DEFAULTS,
     decode_wav,
@@ -21,6 +22,9 @@ from pipelines.data.audio import (
     spectrogram,
 )
 from pipelines.data.trigger_word import (
+    CONFUSABLES,
+    ORDINARY,
+    POSITIVE,
     Rendition,
     Sources,
     all_speakers,
@@ -320,7 +324,10 @@ def test_other_engines_share_sets_how_often_flite_and_festival_speak():
         assert low <= other <= high, (share, other)
     # Within the other engines every voice is heard, Festival's as well as flite's.
     drawn = {draw_rendition(rng, speakers, "activate", 1.0).speaker for _ in range(500)}
-    assert drawn == {"flite-kal", "flite-kal16", "flite-awb", "flite-slt", "festival-ked", "festival-slt_hts"}
+    assert drawn == {"flite-kal", "flite-kal16", "flite-awb", "flite-slt", "festival-ked", "festival-slt_hts",
+                     *(f"kokoro-{v}" for v in kokoro.VOICES)}
+    # Kokoro has no pitch control: its renditions all take the middle pitch index (one cache entry, not three).
+    assert {r.pitch for r in (draw_rendition(rng, ("kokoro-jm_kumo",), "act") for _ in range(30))} == {1}
     # A side with one engine only speaks with it, whatever the share.
     espeak_only = tuple(s for s in speakers if not is_other_engine(s))
     assert not any(is_other_engine(draw_rendition(rng, espeak_only, "x", 0.9).speaker) for _ in range(50))
@@ -331,6 +338,21 @@ def test_festival_voices_speak_and_their_duration_grid_stretches(voice, cache):
     fast, slow = (synthesize(Rendition(voice, "activate", speed, 1), str(cache), 16000) for speed in (0, 2))
     assert 0.4 < len(fast) / 16000 < len(slow) / 16000 < 2.0   # trimmed word, slower at the longer stretch
     assert rms(fast) > 0.01
+
+
+def test_kokoro_speaks_every_word_of_the_recipe_repeatably(cache):
+    _, vocab, _ = kokoro._model()
+    for word in (POSITIVE, *CONFUSABLES, *ORDINARY):
+        symbols = kokoro.phonemes(word)
+        assert symbols and set(symbols) <= set(vocab), (word, symbols)
+    assert kokoro.phonemes("activate") == "ˈæktɪvˌAt"   # eɪ is one symbol in Kokoro's set
+    fast, slow = (synthesize(Rendition("kokoro-jm_kumo", "activate", speed, 1), str(cache), 16000) for speed in (0, 2))
+    assert 0.4 < len(fast) / 16000 < len(slow) / 16000 < 2.0
+    assert rms(fast) > 0.01
+    once, again = kokoro.speak("activate", "jf_alpha", 1.0)[0], kokoro.speak("activate", "jf_alpha", 1.0)[0]
+    assert once.dtype == np.float32 and np.array_equal(once, again)
+    with pytest.raises(ValueError, match="unknown voice"):
+        kokoro.speak("activate", "af_heart", 1.0)
 
 
 def _periodicity(x: np.ndarray, rate: int) -> float:
