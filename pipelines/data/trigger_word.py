@@ -98,7 +98,7 @@ PITCH_FACTORS = (0.85, 1.0, 1.2)       # x the voice's nominal f0 (flite int_f0_
 # vocoded kind of speech no other engine here makes. Durations and pitch use the same grids as flite.
 FESTIVAL_VOICES = {"ked": ("ked_diphone", 105), "slt_hts": ("cmu_us_slt_arctic_hts", None)}
 # Kokoro-82M (pipelines.data.kokoro), a neural synthesiser: its speed follows the duration grid above, and it
-# has no pitch control, so its renditions all take the middle pitch index.
+# has no pitch control (see has_pitch_control).
 OTHER_ENGINES = ("flite-", "festival-", "kokoro-")  # speaker prefixes of the engines that are not espeak-ng
 
 BACKGROUND_KINDS = ("white", "pink", "brown", "hum", "babble", "silence")
@@ -174,6 +174,16 @@ def other_engine_voices() -> list[str]:
     """The flite, Festival and Kokoro voices, as speaker names (``flite-slt``, ``festival-ked``, ``kokoro-jm_kumo``)."""
     return ([f"flite-{v}" for v in FLITE_VOICES] + [f"festival-{v}" for v in FESTIVAL_VOICES]
             + [f"kokoro-{v}" for v in kokoro.VOICES])
+
+
+def has_pitch_control(speaker: str) -> bool:
+    """Whether the pitch grid changes how ``speaker`` sounds: not for Kokoro nor Festival's HTS voice. Their
+    renditions all take the middle pitch index, one cache entry per word and speed instead of three alike."""
+    if speaker.startswith("kokoro-"):
+        return False
+    if speaker.startswith("festival-"):
+        return FESTIVAL_VOICES[speaker.removeprefix("festival-")][1] is not None
+    return True
 
 
 def is_other_engine(speaker: str) -> bool:
@@ -406,7 +416,7 @@ def draw_rendition(rng: np.random.Generator, speakers: tuple[str, ...], word: st
     if other and espeak and other_engines_share > 0:
         speakers = tuple(other if rng.random() < other_engines_share else espeak)
     speaker, speed, pitch = str(rng.choice(speakers)), int(rng.integers(3)), int(rng.integers(3))
-    return Rendition(speaker, word, speed, 1 if speaker.startswith("kokoro-") else pitch)
+    return Rendition(speaker, word, speed, pitch if has_pitch_control(speaker) else 1)
 
 
 def draw_word(rng: np.random.Generator, src: Sources, positive: bool) -> Word:

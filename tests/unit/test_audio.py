@@ -326,8 +326,11 @@ def test_other_engines_share_sets_how_often_flite_and_festival_speak():
     drawn = {draw_rendition(rng, speakers, "activate", 1.0).speaker for _ in range(500)}
     assert drawn == {"flite-kal", "flite-kal16", "flite-awb", "flite-slt", "festival-ked", "festival-slt_hts",
                      *(f"kokoro-{v}" for v in kokoro.VOICES)}
-    # Kokoro has no pitch control: its renditions all take the middle pitch index (one cache entry, not three).
+    # Kokoro and the HTS voice have no pitch control: their renditions all take the middle pitch index (one
+    # cache entry, not three); the diphone voice keeps the grid.
     assert {r.pitch for r in (draw_rendition(rng, ("kokoro-jm_kumo",), "act") for _ in range(30))} == {1}
+    assert {r.pitch for r in (draw_rendition(rng, ("festival-slt_hts",), "act") for _ in range(30))} == {1}
+    assert {r.pitch for r in (draw_rendition(rng, ("festival-ked",), "act") for _ in range(30))} == {0, 1, 2}
     # A side with one engine only speaks with it, whatever the share.
     espeak_only = tuple(s for s in speakers if not is_other_engine(s))
     assert not any(is_other_engine(draw_rendition(rng, espeak_only, "x", 0.9).speaker) for _ in range(50))
