@@ -12,6 +12,8 @@ phonemes, not text, so the same model and voices speak English when given Englis
 IPA transcription (``espeak-ng -q --ipa -v en-us``) rewritten into Kokoro's symbols (its diphthongs are
 single letters: eɪ -> A, aɪ -> I, ...). The result is English with the timbre of those speakers and a
 slight accent: five more voices, made by a different kind of synthesiser than the other three engines.
+A voice may also be a blend, ``jf_nezumi+jm_kumo``: the mean of the two voices' style vectors, a speaker
+between the two (timbre and prosody alike), as Kokoro's own voice mixing does.
 
 One thread per inference session keeps the output bit-for-bit repeatable (the data pipeline caches every
 word once anyway: ~1 s of CPU a word).
@@ -77,17 +79,27 @@ def prepare() -> None:
     _model_path()
 
 
+def style_table(voice: str, styles: dict[str, np.ndarray]) -> np.ndarray:
+    """The style vectors (one per phoneme count) of ``voice``: one of :data:`VOICES`, or ``a+b``, the mean of
+    two of them."""
+    parts = voice.split("+")
+    if len(parts) > 2 or len(set(parts)) != len(parts) or any(v not in VOICES for v in parts):
+        raise ValueError(f"kokoro: unknown voice {voice!r}; choose from {VOICES} or a blend of two, "
+                         f"such as {VOICES[1]}+{VOICES[4]}")
+    return np.mean([styles[v] for v in parts], axis=0, dtype=np.float64).astype(np.float32)
+
+
 def speak(word: str, voice: str, speed: float) -> tuple[np.ndarray, int]:
-    """``(samples float32 in [-1, 1], RATE)`` of ``word`` in ``voice``; ``speed`` > 1 speaks faster."""
-    if voice not in VOICES:
-        raise ValueError(f"kokoro: unknown voice {voice!r}; choose from {VOICES}")
+    """``(samples float32 in [-1, 1], RATE)`` of ``word`` in ``voice`` (or a blend ``a+b``); ``speed`` > 1
+    speaks faster."""
     session, vocab, styles = _model()
+    table = style_table(voice, styles)
     symbols = phonemes(word)
     missing = sorted({c for c in symbols if c not in vocab})
     if missing:
         raise ValueError(f"kokoro: {word!r} -> {symbols!r} has symbols outside the model's set: {missing}")
     tokens = [vocab[c] for c in symbols]
-    style = styles[voice][min(len(tokens), len(styles[voice])) - 1].reshape(1, -1).astype(np.float32)
+    style = table[min(len(tokens), len(table)) - 1].reshape(1, -1)
     audio = session.run(None, {"tokens": np.array([[0, *tokens, 0]], dtype=np.int64), "style": style,
                                "speed": np.array([speed], dtype=np.float32)})[0]
     return np.clip(np.asarray(audio, dtype=np.float32).ravel(), -1.0, 1.0), RATE

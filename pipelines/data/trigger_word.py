@@ -9,12 +9,14 @@ non-overlapping times with random gains, and label the output frames right after
 
 * **Words** are spoken by espeak-ng (8 English accents x 16 variants, 3 speeds x 3 pitches), flite (5 voices,
   3 durations x 3 pitch targets), Festival (the ``ked`` diphone voice, 3 durations x 3 pitch targets, and
-  the HTS statistical-parametric ``slt`` voice, 3 speaking rates) and the neural Kokoro-82M (5 voices,
-  3 speaking rates; :mod:`pipelines.data.kokoro`), trimmed of silence, resampled to
-  ``sample_rate`` and cached on disk once per (voice, word, speed, pitch) in ``cache_dir`` (default
-  ``$XDG_CACHE_HOME/dlzoo/trigger_word``), so thousands of clips call the synthesisers only a few thousand
-  times in all. Positives: "activate".
-  Negatives: ordinary words and confusables ("activity", "actor", "captivate", "deactivate", "vacate", ...).
+  the HTS statistical-parametric ``slt`` voice, 3 speaking rates) and the neural Kokoro-82M (5 voices, and
+  with ``kokoro_blends`` the 10 blends of two of them; 3 speaking rates; :mod:`pipelines.data.kokoro`),
+  trimmed of silence, resampled to ``sample_rate`` and cached on disk once per (voice, word, speed, pitch) in
+  ``cache_dir`` (default ``$XDG_CACHE_HOME/dlzoo/trigger_word``), so thousands of clips call the synthesisers
+  only a few thousand times in all. Positives: "activate".
+  Negatives: ordinary words and confusables ("activity", "actor", "captivate", "deactivate", "vacate", ...);
+  the ``train`` split (not ``dev``) draws ``p_hard_negative`` of them from the confusables closest to
+  "activate" (:data:`HARD_CONFUSABLES`).
 * **Backgrounds**: white, pink or brown noise, mains hum (50/60 Hz and harmonics), babble (3-6 talkers of
   overlapping negative words) or near silence, at 0-30 dB below the speech.
 * **Augmentation**: speed perturbation of every word (0.88-1.12 by resampling), random word gains (+-6 dB),
@@ -27,7 +29,8 @@ non-overlapping times with random gains, and label the output frames right after
 ``festival-slt_hts`` and ``kokoro-jf_alpha``: four engines' unseen voices; a voice is an espeak accent, every
 variant of it included, ``flite-<name>``, ``festival-<name>`` or ``kokoro-<name>``) speak the ``test`` and
 ``negatives_only`` clips, backgrounds included, and never occur in ``train`` or ``dev``, which share the other
-voices. Each word is spoken by one of the other engines' voices (flite, Festival, Kokoro) with probability
+voices (with ``kokoro_blends``, a blend is on train/dev only when neither of its voices is held out).
+Each word is spoken by one of the other engines' voices (flite, Festival, Kokoro) with probability
 ``other_engines_share`` (when the side has any), by espeak-ng otherwise, so they are heard as often as chosen
 rather than 4 voices in 100.
 
@@ -61,7 +64,7 @@ import shutil
 import subprocess
 import tempfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -82,6 +85,10 @@ ORDINARY = ("hello", "computer", "weather", "music", "coffee", "yesterday", "ban
             "station", "language", "elephant", "number", "happy", "listen", "open", "stop", "water", "paper",
             "hospital", "family", "evening", "remember")
 P_CONFUSABLE = 0.4
+# The confusables that share most of "activate"'s sounds (its "-tivate" or its "activ-"): where a trained
+# detector's false accepts sit. The training split draws ``p_hard_negative`` of its negative words from these.
+HARD_CONFUSABLES = ("captivate", "deactivate", "cultivate", "motivate", "activist", "actively", "activity",
+                    "activation")
 
 ESPEAK_ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp", "en-gb-x-gbcwmd",
                   "en-029", "en-us-nyc")
@@ -143,6 +150,8 @@ DEFAULTS = {
     "other_engines_share": 0.0,
     "p_vocode": 0.0,
     "p_word_tilt": 0.0,
+    "p_hard_negative": 0.0,
+    "kokoro_blends": False,
 }
 
 
@@ -170,10 +179,26 @@ def voice_of(speaker: str) -> str:
     return speaker.split("+", 1)[0]
 
 
+def source_voices(speaker: str) -> list[str]:
+    """Every voice a speaker is made of: a Kokoro blend ``kokoro-jf_nezumi+jm_kumo`` -> both Kokoro voices,
+    any other speaker (``en-us+f3``, ``flite-slt``, either with ``+vocoded``) -> ``[voice_of(speaker)]``."""
+    speaker = speaker.removesuffix("+vocoded")
+    if speaker.startswith("kokoro-"):
+        return [f"kokoro-{v}" for v in speaker.removeprefix("kokoro-").split("+")]
+    return [voice_of(speaker)]
+
+
 def other_engine_voices() -> list[str]:
     """The flite, Festival and Kokoro voices, as speaker names (``flite-slt``, ``festival-ked``, ``kokoro-jm_kumo``)."""
     return ([f"flite-{v}" for v in FLITE_VOICES] + [f"festival-{v}" for v in FESTIVAL_VOICES]
             + [f"kokoro-{v}" for v in kokoro.VOICES])
+
+
+def kokoro_blends() -> list[str]:
+    """Kokoro speakers between two of its voices (``kokoro-jf_nezumi+jm_kumo``, :func:`kokoro.style_table`):
+    ten more neural speakers from five style vectors (``kokoro_blends``), each on a side only with both its
+    voices."""
+    return [f"kokoro-{a}+{b}" for i, a in enumerate(kokoro.VOICES) for b in kokoro.VOICES[i + 1:]]
 
 
 def has_pitch_control(speaker: str) -> bool:
@@ -190,9 +215,10 @@ def is_other_engine(speaker: str) -> bool:
     return speaker.startswith(OTHER_ENGINES)
 
 
-def all_speakers() -> list[str]:
-    """Every espeak accent x variant, every flite, Festival and Kokoro voice."""
-    return [f"{a}+{v}" for a in ESPEAK_ACCENTS for v in ESPEAK_VARIANTS] + other_engine_voices()
+def all_speakers(blends: bool = False) -> list[str]:
+    """Every espeak accent x variant, every flite, Festival and Kokoro voice, and the Kokoro blends if asked."""
+    return ([f"{a}+{v}" for a in ESPEAK_ACCENTS for v in ESPEAK_VARIANTS] + other_engine_voices()
+            + (kokoro_blends() if blends else []))
 
 
 def all_voices() -> list[str]:
@@ -200,9 +226,14 @@ def all_voices() -> list[str]:
     return list(ESPEAK_ACCENTS) + other_engine_voices()
 
 
-def split_speakers(test_voices: list[str], held_out: bool) -> list[str]:
-    """Speakers of the held-out side (test, negatives_only) or of the train/dev side."""
-    return [s for s in all_speakers() if (voice_of(s) in test_voices) == held_out]
+def split_speakers(test_voices: list[str], held_out: bool, blends: bool = False) -> list[str]:
+    """Speakers of the held-out side (test, negatives_only) or of the train/dev side: a speaker is held out
+    when all its :func:`source_voices` are in ``test_voices``, on train/dev when none is (a blend of a held-out
+    and a training voice is on neither side)."""
+    held = set(test_voices)
+    if held_out:
+        return [s for s in all_speakers(blends) if set(source_voices(s)) <= held]
+    return [s for s in all_speakers(blends) if not set(source_voices(s)) & held]
 
 
 def synth_command(r: Rendition, path: Path) -> list[str]:
@@ -315,6 +346,7 @@ class Sources:
     other_engines_share: float = 0.0
     p_vocode: float = 0.0
     p_word_tilt: float = 0.0
+    p_hard_negative: float = 0.0
 
 
 def _frames(x: np.ndarray, window: np.ndarray, hop: int) -> np.ndarray:
@@ -388,7 +420,7 @@ def make_sources(params: dict, held_out: bool) -> Sources:
     cache = params["cache_dir"] or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "dlzoo" / \
         "trigger_word"
     return Sources(
-        speakers=tuple(split_speakers(params["test_voices"], held_out)),
+        speakers=tuple(split_speakers(params["test_voices"], held_out, params["kokoro_blends"])),
         real_positives=tuple(real_side(read_folder(params["positives"], rate, True), held_out)),
         real_negatives=tuple(real_side(read_folder(params["negatives"], rate, True), held_out)),
         real_backgrounds=tuple(real_side(read_folder(params["backgrounds"], rate, False), held_out)),
@@ -425,7 +457,13 @@ def draw_word(rng: np.random.Generator, src: Sources, positive: bool) -> Word:
     if real and rng.random() < src.real_fraction:
         name, x = real[int(rng.integers(len(real)))]
         return Word(x, POSITIVE if positive else "real", f"real:{name}")
-    r = draw_rendition(rng, src.speakers, POSITIVE if positive else negative_word(rng), src.other_engines_share)
+    if positive:
+        text = POSITIVE
+    elif src.p_hard_negative > 0 and rng.random() < src.p_hard_negative:  # no draw at 0: dev and test unchanged
+        text = str(rng.choice(HARD_CONFUSABLES))
+    else:
+        text = negative_word(rng)
+    r = draw_rendition(rng, src.speakers, text, src.other_engines_share)
     samples = synthesize(r, src.cache_dir, src.rate)
     # Positives and negatives alike, so that sounding vocoded says nothing about the word. No draw at all
     # when p_vocode is 0 (the held-out side): its clips do not depend on the training side's share.
@@ -664,9 +702,13 @@ _WORKER: dict[str, object] = {}
 
 
 def _init_worker(params: dict, seed: int, out: str) -> None:
-    """Per process: the params, and each side's sources (real recordings decoded once)."""
+    """Per process: the params, and each split's sources (real recordings decoded once). Only ``train`` draws
+    ``p_hard_negative`` of its negative words from :data:`HARD_CONFUSABLES`: dev keeps the word mix of the
+    held-out side, so the threshold chosen on dev meets those confusables as often as test does."""
+    train_dev, held_out = make_sources(params, False), make_sources(params, True)
+    train = replace(train_dev, p_hard_negative=params["p_hard_negative"])
     _WORKER.update(params=params, seed=seed, out=out,
-                   sources={False: make_sources(params, False), True: make_sources(params, True)})
+                   sources={"train": train, "dev": train_dev, **{split: held_out for split in HELD_OUT_SPLITS}})
 
 
 def _write_clip(task: tuple[str, int]) -> dict:
@@ -674,7 +716,7 @@ def _write_clip(task: tuple[str, int]) -> dict:
     split, index = task
     params, seed, out = _WORKER["params"], _WORKER["seed"], Path(_WORKER["out"])
     rng = np.random.default_rng([seed, SPLITS.index(split), index])
-    src = _WORKER["sources"][split in HELD_OUT_SPLITS]
+    src = _WORKER["sources"][split]
     samples, record = make_clip(params, src, rng, positives=split != "negatives_only")
     name = f"{split}/clip_{index:05d}.wav"
     (out / name).write_bytes(encode_wav(samples, src.rate))
@@ -697,9 +739,11 @@ def check_params(params: dict, seed: int) -> dict:
     if unknown or not p["test_voices"] or set(p["test_voices"]) == set(all_voices()):
         raise ValueError(f"data_trigger_word.test_voices: need a non-empty proper subset of {all_voices()}, "
                          f"unknown: {sorted(unknown)}")
-    for key in ("p_vocode", "p_word_tilt", "other_engines_share"):
+    for key in ("p_vocode", "p_word_tilt", "p_hard_negative", "other_engines_share"):
         if not 0.0 <= p[key] <= 1.0:
             raise ValueError(f"data_trigger_word.{key} must be in [0, 1], got {p[key]!r}")
+    if not isinstance(p["kokoro_blends"], bool):
+        raise ValueError(f"data_trigger_word.kokoro_blends must be true or false, got {p['kokoro_blends']!r}")
     bad_kinds = set(p["background_kinds"]) - set(BACKGROUND_KINDS)
     if bad_kinds or not p["background_kinds"]:
         raise ValueError(f"data_trigger_word.background_kinds: choose from {BACKGROUND_KINDS}, got {bad_kinds}")

@@ -23,6 +23,7 @@ from pipelines.data.audio import (
 )
 from pipelines.data.trigger_word import (
     CONFUSABLES,
+    HARD_CONFUSABLES,
     ORDINARY,
     POSITIVE,
     Rendition,
@@ -31,11 +32,15 @@ from pipelines.data.trigger_word import (
     band_filter,
     check_params,
     draw_rendition,
+    draw_word,
     frame_labels,
     is_other_engine,
+    kokoro_blends,
     make_clip,
     place_segments,
     rms,
+    source_voices,
+    split_speakers,
     synthesize,
     vocode,
     voice_of,
@@ -256,7 +261,7 @@ def test_held_out_voices_never_reach_train_or_dev(dataset):
     held_out = set(PARAMS["test_voices"])
     for split in ("train", "dev"):
         for record in _records(out, split):
-            assert not {voice_of(v) for v in record["voices"]} & held_out
+            assert not {s for v in record["voices"] for s in source_voices(v)} & held_out
     for split in ("test", "negatives_only"):
         for record in _records(out, split):
             assert {voice_of(v) for v in record["voices"]} <= held_out
@@ -274,6 +279,26 @@ def test_records_and_wavs_agree(dataset):
             assert record["activate_ends_s"] == sorted(e["end_s"] for e in record["activates"])
             assert all(e["word"] == "activate" for e in record["activates"])
             assert all(0 <= e["start_s"] < e["end_s"] <= record["duration_s"] for e in events)
+
+
+def test_hard_negatives_change_only_the_train_split(dataset, cache, tmp_path):
+    out, _ = dataset
+    write_dataset({**PARAMS, "p_hard_negative": 1.0, "cache_dir": str(cache)}, tmp_path / "hard", workers=1)
+    for split in ("dev", "test", "negatives_only"):  # no random draw at p = 0: byte for byte the same clips
+        assert (tmp_path / "hard" / f"{split}.json").read_bytes() == (out / f"{split}.json").read_bytes()
+    words = [w["word"] for r in _records(tmp_path / "hard", "train") for w in r["negatives"]]
+    assert words and set(words) <= set(HARD_CONFUSABLES)
+    src = Sources(tuple(s for s in all_speakers() if voice_of(s) == "en-us"), (), (), (), str(cache), 16000, 0.0,
+                  p_hard_negative=0.3)
+    rng = np.random.default_rng(0)
+    drawn = [draw_word(rng, src, positive=False).text for _ in range(300)]
+    share = np.mean([w in HARD_CONFUSABLES for w in drawn])  # 0.3 + 0.7 * 0.4 * 8 / 24 = 0.39 expected
+    assert 0.31 <= share <= 0.47, share
+    assert set(drawn) - set(HARD_CONFUSABLES)  # the rest still from the whole vocabulary
+    with pytest.raises(ValueError, match="p_hard_negative"):
+        check_params({**PARAMS, "p_hard_negative": 1.5}, 0)
+    with pytest.raises(ValueError, match="kokoro_blends"):
+        check_params({**PARAMS, "kokoro_blends": "yes"}, 0)
 
 
 def test_labels_line_up_with_the_inserted_audio(cache):
@@ -356,6 +381,32 @@ def test_kokoro_speaks_every_word_of_the_recipe_repeatably(cache):
     assert once.dtype == np.float32 and np.array_equal(once, again)
     with pytest.raises(ValueError, match="unknown voice"):
         kokoro.speak("activate", "af_heart", 1.0)
+
+
+def test_kokoro_blends_stay_on_the_side_of_both_their_voices():
+    assert source_voices("kokoro-jf_nezumi+jm_kumo+vocoded") == ["kokoro-jf_nezumi", "kokoro-jm_kumo"]
+    assert source_voices("en-us+f3+vocoded") == ["en-us"] and source_voices("flite-slt") == ["flite-slt"]
+    test_voices = ["en-029", "kokoro-jf_alpha", "kokoro-jm_kumo"]
+    train, held = split_speakers(test_voices, False, blends=True), split_speakers(test_voices, True, blends=True)
+    assert not set(train) & set(held)
+    assert set(train) - set(kokoro_blends()) == set(split_speakers(test_voices, False))  # off: only the blends go
+    assert not set(split_speakers(test_voices, True)) & set(kokoro_blends())
+    assert "kokoro-jf_nezumi+jf_tebukuro" in train and "kokoro-jf_alpha+jm_kumo" in held
+    # A blend of a held-out and a training voice would leak the held-out one into training: on neither side.
+    assert "kokoro-jf_alpha+jf_nezumi" not in train + held
+    assert all(not set(source_voices(s)) & set(test_voices) for s in train)
+
+
+def test_a_kokoro_blend_lies_between_its_two_voices():
+    _, _, styles = kokoro._model()
+    a, b, blend = (kokoro.style_table(v, styles) for v in ("jf_nezumi", "jm_kumo", "jf_nezumi+jm_kumo"))
+    assert blend.shape == a.shape and np.allclose(blend, (a + b) / 2, atol=1e-6)
+    assert np.array_equal(kokoro.style_table("jm_kumo", styles), styles["jm_kumo"].astype(np.float32))
+    x, rate = kokoro.speak("activate", "jf_nezumi+jm_kumo", 1.0)
+    assert rate == kokoro.RATE and 0.4 < len(x) / rate < 2.0 and rms(x) > 0.01
+    for bad in ("jf_nezumi+jf_nezumi", "jf_nezumi+af_heart", "jf_alpha+jf_nezumi+jm_kumo"):
+        with pytest.raises(ValueError, match="unknown voice"):
+            kokoro.speak("activate", bad, 1.0)
 
 
 def _periodicity(x: np.ndarray, rate: int) -> float:
