@@ -129,6 +129,7 @@ VOCODE_GLIDE = 0.2                 # its f0 glides linearly by up to +-20 % over
 VOCODE_BREATH = 0.6                # voiced frames' pulses get up to this much noise beside them
 VOCODE_VOICED = 0.35               # normalised autocorrelation peak above which a frame is voiced
 VOCODE_NOISY_ABOVE_HZ = (2_000.0, 6_000.0)  # mixed excitation: noise instead of pulses above this, voiced or not
+VOCODED = "+vocoded"               # appended to a record's voice when its word was vocoded (draw_word)
 
 DEFAULTS = {
     "negatives_only_minutes": 0,
@@ -182,7 +183,7 @@ def voice_of(speaker: str) -> str:
 def source_voices(speaker: str) -> list[str]:
     """Every voice a speaker is made of: a Kokoro blend ``kokoro-jf_nezumi+jm_kumo`` -> both Kokoro voices,
     any other speaker (``en-us+f3``, ``flite-slt``, either with ``+vocoded``) -> ``[voice_of(speaker)]``."""
-    speaker = speaker.removesuffix("+vocoded")
+    speaker = speaker.removesuffix(VOCODED)
     if speaker.startswith("kokoro-"):
         return [f"kokoro-{v}" for v in speaker.removeprefix("kokoro-").split("+")]
     return [voice_of(speaker)]
@@ -468,7 +469,7 @@ def draw_word(rng: np.random.Generator, src: Sources, positive: bool) -> Word:
     # Positives and negatives alike, so that sounding vocoded says nothing about the word. No draw at all
     # when p_vocode is 0 (the held-out side): its clips do not depend on the training side's share.
     if src.p_vocode > 0 and rng.random() < src.p_vocode:
-        return Word(vocode(samples, src.rate, rng), r.word, f"{r.speaker}+vocoded")
+        return Word(vocode(samples, src.rate, rng), r.word, r.speaker + VOCODED)
     return Word(samples, r.word, r.speaker)
 
 
