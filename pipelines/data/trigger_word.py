@@ -32,7 +32,7 @@ variant of it included, ``flite-<name>``, ``festival-<name>`` or ``kokoro-<name>
 voices (with ``kokoro_blends``, a blend is on train/dev only when neither of its voices is held out).
 Each word is spoken by one of the other engines' voices (flite, Festival, Kokoro) with probability
 ``other_engines_share`` (when the side has any), by espeak-ng otherwise, so they are heard as often as chosen
-rather than 4 voices in 100.
+rather than 4 voices in 100; ``train_other_engines_share``, when set, replaces it for the train split alone.
 
 Layout (``<out>/<split>.json`` is a list with one record per clip)::
 
@@ -149,6 +149,7 @@ DEFAULTS = {
     "real_fraction": 0.5,
     "cache_dir": None,
     "other_engines_share": 0.0,
+    "train_other_engines_share": None,  # None: other_engines_share
     "p_vocode": 0.0,
     "p_word_tilt": 0.0,
     "p_hard_negative": 0.0,
@@ -702,12 +703,20 @@ def spoken_clip(words: list[tuple[str, float]], speaker: str, seconds: float = 1
 _WORKER: dict[str, object] = {}
 
 
+def train_other_engines_share(params: dict) -> float:
+    """The train split's ``other_engines_share`` (completed params): its own when set, the sides' otherwise."""
+    share = params["train_other_engines_share"]
+    return params["other_engines_share"] if share is None else share
+
+
 def _init_worker(params: dict, seed: int, out: str) -> None:
     """Per process: the params, and each split's sources (real recordings decoded once). Only ``train`` draws
-    ``p_hard_negative`` of its negative words from :data:`HARD_CONFUSABLES`: dev keeps the word mix of the
-    held-out side, so the threshold chosen on dev meets those confusables as often as test does."""
+    ``p_hard_negative`` of its negative words from :data:`HARD_CONFUSABLES` and gives the other engines
+    ``train_other_engines_share`` of its words: dev keeps the word and engine mix of the held-out side, so the
+    threshold chosen on dev meets those confusables and engines as often as test does."""
     train_dev, held_out = make_sources(params, False), make_sources(params, True)
-    train = replace(train_dev, p_hard_negative=params["p_hard_negative"])
+    train = replace(train_dev, p_hard_negative=params["p_hard_negative"],
+                    other_engines_share=train_other_engines_share(params))
     _WORKER.update(params=params, seed=seed, out=out,
                    sources={"train": train, "dev": train_dev, **{split: held_out for split in HELD_OUT_SPLITS}})
 
@@ -743,6 +752,9 @@ def check_params(params: dict, seed: int) -> dict:
     for key in ("p_vocode", "p_word_tilt", "p_hard_negative", "other_engines_share"):
         if not 0.0 <= p[key] <= 1.0:
             raise ValueError(f"data_trigger_word.{key} must be in [0, 1], got {p[key]!r}")
+    if p["train_other_engines_share"] is not None and not 0.0 <= p["train_other_engines_share"] <= 1.0:
+        raise ValueError("data_trigger_word.train_other_engines_share must be null or in [0, 1], "
+                         f"got {p['train_other_engines_share']!r}")
     if not isinstance(p["kokoro_blends"], bool):
         raise ValueError(f"data_trigger_word.kokoro_blends must be true or false, got {p['kokoro_blends']!r}")
     bad_kinds = set(p["background_kinds"]) - set(BACKGROUND_KINDS)

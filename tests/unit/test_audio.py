@@ -340,6 +340,19 @@ def test_real_recordings_are_mixed_in_and_split_by_name(tmp_path, cache):
             assert all((zlib.crc32(n.removeprefix("real:").encode()) % 5 == 0) == (split == "test") for n in names)
 
 
+def test_train_other_engines_share_changes_only_the_train_split(dataset, cache, tmp_path):
+    out, _ = dataset
+    write_dataset({**PARAMS, "train_other_engines_share": 1.0, "cache_dir": str(cache)}, tmp_path / "o", workers=1)
+    for split in ("dev", "test", "negatives_only"):  # the sides' share (0 here) still speaks there
+        assert (tmp_path / "o" / f"{split}.json").read_bytes() == (out / f"{split}.json").read_bytes()
+    voices = [v for r in _records(tmp_path / "o", "train") for v in r["voices"]]
+    assert voices and all(is_other_engine(v) for v in voices)
+    assert not any(is_other_engine(v) for r in _records(out, "train") for v in r["voices"])
+    for bad in (-0.1, 1.5):
+        with pytest.raises(ValueError, match="train_other_engines_share"):
+            check_params({**PARAMS, "train_other_engines_share": bad}, 0)
+
+
 def test_other_engines_share_sets_how_often_flite_and_festival_speak():
     speakers = tuple(s for s in all_speakers() if voice_of(s) not in ("en-029", "flite-rms"))
     rng = np.random.default_rng(0)
