@@ -23,7 +23,8 @@ non-overlapping times with random gains, and label the output frames right after
   room reverb (synthetic exponentially decaying impulse response, RT60 0.15-0.9 s), telephone band
   (8 kHz round trip, 300-3,400 Hz), spectral tilt (+-4 dB/octave) and overall volume. On the training side
   a share ``p_vocode`` of the words is resynthesised as a vocoded voice would speak them (:func:`vocode`)
-  and a share ``p_word_tilt`` gets its own tilt (+-8 dB/octave, :func:`word_tilts`).
+  and a share ``p_word_tilt`` gets its own tilt (+-8 dB/octave, :func:`word_tilts`); in the train split
+  alone a share ``p_word_eq`` also gets its own timbre: 2-4 broad peaks and dips of +-10 dB (:func:`word_eqs`).
 
 **Held-out voices.** ``test_voices`` (default ``en-gb-scotland``, ``en-029``, ``flite-rms``, ``festival-ked``,
 ``festival-slt_hts`` and ``kokoro-jf_alpha``: four engines' unseen voices; a voice is an espeak accent, every
@@ -119,6 +120,8 @@ SPEED_STEPS = np.round(np.arange(0.88, 1.1201, 0.02), 2)  # steps of 0.02 keep r
 RT60_S = (0.15, 0.9)
 TILT_DB_PER_OCTAVE = (-4.0, 4.0)
 WORD_TILT_DB_PER_OCTAVE = (-8.0, 8.0)  # one word's own colour: darker or brighter than its voice
+# One word's own timbre (word_eqs): this many bands, each a Gaussian bump of the dB gain over log frequency
+WORD_EQ_BANDS, WORD_EQ_HZ, WORD_EQ_DB, WORD_EQ_OCTAVES = (2, 4), (150.0, 7_000.0), (-10.0, 10.0), (0.3, 1.0)
 TELEPHONE_RATE, TELEPHONE_BAND = 8_000, (300.0, 3_400.0)
 MIN_GAP_S = 0.05                   # between inserted words
 PLACEMENT_TRIES = 50
@@ -153,6 +156,7 @@ DEFAULTS = {
     "p_vocode": 0.0,
     "p_word_tilt": 0.0,
     "p_hard_negative": 0.0,
+    "p_word_eq": 0.0,
     "kokoro_blends": False,
 }
 
@@ -349,6 +353,7 @@ class Sources:
     p_vocode: float = 0.0
     p_word_tilt: float = 0.0
     p_hard_negative: float = 0.0
+    p_word_eq: float = 0.0
 
 
 def _frames(x: np.ndarray, window: np.ndarray, hop: int) -> np.ndarray:
@@ -593,10 +598,43 @@ def spectral_tilt(x: np.ndarray, rate: int, db_per_octave: float) -> np.ndarray:
     return np.fft.irfft(np.fft.rfft(x) * 10 ** (db_per_octave * np.log2(freqs / 1000.0) / 20.0), len(x))
 
 
-def _event(word: Word, start: int, rate: int, speed: float, tilt: float) -> dict:
+def spectral_eq(x: np.ndarray, rate: int, bands: list[tuple[float, float, float]]) -> np.ndarray:
+    """``x`` through zero-phase peaks and dips: each band ``(hz, db, octaves)`` adds a Gaussian bump of ``db``
+    centred on ``hz`` over log frequency, ``octaves`` its standard deviation."""
+    octave = np.log2(np.maximum(np.fft.rfftfreq(len(x), 1.0 / rate), 20.0))
+    gain_db = sum(db * np.exp(-0.5 * ((octave - np.log2(hz)) / width) ** 2) for hz, db, width in bands)
+    return np.fft.irfft(np.fft.rfft(x) * 10 ** (gain_db / 20.0), len(x))
+
+
+def word_eqs(rng: np.random.Generator, count: int, p_word_eq: float) -> list[list[tuple[float, float, float]]]:
+    """Each word's own timbre for :func:`spectral_eq` (``[]``: none), drawn with probability ``p_word_eq``.
+
+    A tilt (:func:`word_tilts`) colours a word from dark to bright; a speaker differs by where the resonances
+    of the voice lie and how strong they are too. Broad bands (0.3-1 octave) move the balance between formant
+    regions without erasing a vowel's formants. No draw at all when ``p_word_eq`` is 0 (every split but train).
+    """
+    if p_word_eq <= 0:
+        return [[] for _ in range(count)]
+    out = []
+    for _ in range(count):
+        if rng.random() >= p_word_eq:
+            out.append([])
+            continue
+        lo, hi = np.log2(WORD_EQ_HZ)
+        out.append([(round(float(2 ** rng.uniform(lo, hi)), 1), round(float(rng.uniform(*WORD_EQ_DB)), 2),
+                     round(float(rng.uniform(*WORD_EQ_OCTAVES)), 3))
+                    for _ in range(int(rng.integers(WORD_EQ_BANDS[0], WORD_EQ_BANDS[1] + 1)))])
+    return out
+
+
+def _event(word: Word, start: int, rate: int, speed: float, tilt: float, eq: list) -> dict:
     event = {"word": word.text, "start_s": round(start / rate, 4),
              "end_s": round((start + len(word.samples)) / rate, 4), "voice": word.voice, "speed": speed}
-    return {**event, "tilt_db_per_octave": tilt} if tilt else event
+    if tilt:
+        event["tilt_db_per_octave"] = tilt
+    if eq:
+        event["eq"] = [list(band) for band in eq]
+    return event
 
 
 def word_tilts(rng: np.random.Generator, count: int, p_word_tilt: float) -> list[float]:
@@ -626,6 +664,9 @@ def make_clip(params: dict, src: Sources, rng: np.random.Generator, positives: b
     tilts = word_tilts(rng, len(words), src.p_word_tilt)
     words = [Word(spectral_tilt(w.samples, rate, tilts[i]), w.text, w.voice) if tilts[i] else w
              for i, w in enumerate(words)]
+    eqs = word_eqs(rng, len(words), src.p_word_eq)
+    words = [Word(spectral_eq(w.samples, rate, eqs[i]), w.text, w.voice) if eqs[i] else w
+             for i, w in enumerate(words)]
     starts = place_segments(rng, [len(w.samples) for w in words], n, round(MIN_GAP_S * rate))
     speech_db = rng.uniform(*SPEECH_LEVEL_DB)
     speech = np.zeros(n)
@@ -635,7 +676,7 @@ def make_clip(params: dict, src: Sources, rng: np.random.Generator, positives: b
         if start is None:
             continue
         speech[start:start + len(w.samples)] += at_level(w.samples, speech_db + rng.uniform(*WORD_GAIN_DB))
-        (activates if i < n_pos else negatives).append(_event(w, start, rate, speeds[i], tilts[i]))
+        (activates if i < n_pos else negatives).append(_event(w, start, rate, speeds[i], tilts[i], eqs[i]))
     aug: dict = {"reverb_rt60_s": None}
     if rng.random() < params["p_reverb"]:
         speech, rt60 = reverb(rng, speech, rate)
@@ -711,11 +752,12 @@ def train_other_engines_share(params: dict) -> float:
 
 def _init_worker(params: dict, seed: int, out: str) -> None:
     """Per process: the params, and each split's sources (real recordings decoded once). Only ``train`` draws
-    ``p_hard_negative`` of its negative words from :data:`HARD_CONFUSABLES` and gives the other engines
-    ``train_other_engines_share`` of its words: dev keeps the word and engine mix of the held-out side, so the
-    threshold chosen on dev meets those confusables and engines as often as test does."""
+    ``p_hard_negative`` of its negative words from :data:`HARD_CONFUSABLES`, gives ``p_word_eq`` of its words
+    their own timbre and the other engines ``train_other_engines_share`` of its words: dev keeps the word
+    and engine mix of the held-out side, so the threshold chosen on dev meets those confusables and engines
+    as often as test does (and dev figures compare across these switches)."""
     train_dev, held_out = make_sources(params, False), make_sources(params, True)
-    train = replace(train_dev, p_hard_negative=params["p_hard_negative"],
+    train = replace(train_dev, p_hard_negative=params["p_hard_negative"], p_word_eq=params["p_word_eq"],
                     other_engines_share=train_other_engines_share(params))
     _WORKER.update(params=params, seed=seed, out=out,
                    sources={"train": train, "dev": train_dev, **{split: held_out for split in HELD_OUT_SPLITS}})
@@ -731,6 +773,10 @@ def _write_clip(task: tuple[str, int]) -> dict:
     name = f"{split}/clip_{index:05d}.wav"
     (out / name).write_bytes(encode_wav(samples, src.rate))
     return {"file": name, **record}
+
+
+def _is_share(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0.0 <= value <= 1.0
 
 
 def check_params(params: dict, seed: int) -> dict:
@@ -749,11 +795,11 @@ def check_params(params: dict, seed: int) -> dict:
     if unknown or not p["test_voices"] or set(p["test_voices"]) == set(all_voices()):
         raise ValueError(f"data_trigger_word.test_voices: need a non-empty proper subset of {all_voices()}, "
                          f"unknown: {sorted(unknown)}")
-    for key in ("p_vocode", "p_word_tilt", "p_hard_negative", "other_engines_share"):
-        if not 0.0 <= p[key] <= 1.0:
-            raise ValueError(f"data_trigger_word.{key} must be in [0, 1], got {p[key]!r}")
-    if p["train_other_engines_share"] is not None and not 0.0 <= p["train_other_engines_share"] <= 1.0:
-        raise ValueError("data_trigger_word.train_other_engines_share must be null or in [0, 1], "
+    for key in ("p_vocode", "p_word_tilt", "p_hard_negative", "p_word_eq", "other_engines_share"):
+        if not _is_share(p[key]):
+            raise ValueError(f"data_trigger_word.{key} must be a number in [0, 1], got {p[key]!r}")
+    if p["train_other_engines_share"] is not None and not _is_share(p["train_other_engines_share"]):
+        raise ValueError("data_trigger_word.train_other_engines_share must be null or a number in [0, 1], "
                          f"got {p['train_other_engines_share']!r}")
     if not isinstance(p["kokoro_blends"], bool):
         raise ValueError(f"data_trigger_word.kokoro_blends must be true or false, got {p['kokoro_blends']!r}")

@@ -40,10 +40,12 @@ from pipelines.data.trigger_word import (
     place_segments,
     rms,
     source_voices,
+    spectral_eq,
     split_speakers,
     synthesize,
     vocode,
     voice_of,
+    word_eqs,
     word_tilts,
     write_dataset,
 )
@@ -348,7 +350,7 @@ def test_train_other_engines_share_changes_only_the_train_split(dataset, cache, 
     voices = [v for r in _records(tmp_path / "o", "train") for v in r["voices"]]
     assert voices and all(is_other_engine(v) for v in voices)
     assert not any(is_other_engine(v) for r in _records(out, "train") for v in r["voices"])
-    for bad in (-0.1, 1.5):
+    for bad in (-0.1, 1.5, "0.5"):
         with pytest.raises(ValueError, match="train_other_engines_share"):
             check_params({**PARAMS, "train_other_engines_share": bad}, 0)
 
@@ -480,6 +482,45 @@ def test_word_tilts_draw_their_share_and_nothing_when_off():
     tilts = np.array(word_tilts(np.random.default_rng(1), 400, 0.5))
     assert 0.4 < np.mean(tilts != 0) < 0.6 and np.abs(tilts).max() <= 8.0
     assert tilts.min() < -4 and tilts.max() > 4                # both darker and brighter
+
+
+def _level_db(x):
+    return 20 * np.log10(rms(x))
+
+
+def test_spectral_eq_lifts_its_band_and_leaves_far_ones_alone():
+    rate = 16_000
+    t = np.arange(rate) / rate
+    at_1k, at_4k = np.sin(2 * np.pi * 1_000 * t), np.sin(2 * np.pi * 4_000 * t)
+    bands = [(1_000.0, 10.0, 0.3)]
+    assert abs(_level_db(spectral_eq(at_1k, rate, bands)) - _level_db(at_1k) - 10.0) < 0.1
+    assert abs(_level_db(spectral_eq(at_4k, rate, bands)) - _level_db(at_4k)) < 0.1  # two octaves away
+    half_octave_up = np.sin(2 * np.pi * 1_000 * 2 ** 0.3 * t)  # one standard deviation: 10 dB * exp(-1/2)
+    assert abs(_level_db(spectral_eq(half_octave_up, rate, bands)) - _level_db(half_octave_up) - 6.07) < 0.2
+
+
+def test_word_eqs_draw_their_share_and_nothing_when_off():
+    rng = np.random.default_rng(0)
+    assert word_eqs(rng, 5, 0.0) == [[]] * 5
+    assert rng.random() == np.random.default_rng(0).random()  # no draw: every other split's clips stay as they were
+    eqs = word_eqs(np.random.default_rng(1), 400, 0.5)
+    assert 0.4 < np.mean([bool(e) for e in eqs]) < 0.6
+    bands = [b for e in eqs for b in e]
+    assert all(2 <= len(e) <= 4 for e in eqs if e)
+    assert all(150 <= hz <= 7_000 and -10 <= db <= 10 and 0.3 <= w <= 1.0 for hz, db, w in bands)
+    assert min(db for _, db, _ in bands) < -5 and max(db for _, db, _ in bands) > 5  # peaks and dips
+
+
+def test_word_eq_changes_only_the_train_split(dataset, cache, tmp_path):
+    out, _ = dataset
+    write_dataset({**PARAMS, "cache_dir": str(cache), "p_word_eq": 1.0}, tmp_path, workers=1)
+    events = [e for r in _records(tmp_path, "train") for e in r["activates"] + r["negatives"]]
+    assert events and all(2 <= len(e["eq"]) <= 4 for e in events)
+    for split in ("dev", "test", "negatives_only"):
+        assert (tmp_path / f"{split}.json").read_bytes() == (out / f"{split}.json").read_bytes()
+    for bad in (2.0, "half", True):  # a named error, not a TypeError from comparing a string
+        with pytest.raises(ValueError, match="p_word_eq"):
+            check_params({**PARAMS, "p_word_eq": bad}, 0)
 
 
 @pytest.mark.parametrize("key", ["p_vocode", "p_word_tilt"])
