@@ -592,18 +592,22 @@ def telephone(x: np.ndarray, rate: int) -> np.ndarray:
     return resample(narrow, TELEPHONE_RATE, rate)[: len(x)].astype(np.float64)
 
 
+def _with_gain_db(x: np.ndarray, gain_db: np.ndarray) -> np.ndarray:
+    """``x`` through a zero-phase filter of ``gain_db`` per ``np.fft.rfftfreq(len(x))`` bin."""
+    return np.fft.irfft(np.fft.rfft(x) * 10 ** (gain_db / 20.0), len(x))
+
+
 def spectral_tilt(x: np.ndarray, rate: int, db_per_octave: float) -> np.ndarray:
     """Tilt the spectrum by ``db_per_octave`` around 1 kHz (zero phase)."""
     freqs = np.maximum(np.fft.rfftfreq(len(x), 1.0 / rate), 100.0)
-    return np.fft.irfft(np.fft.rfft(x) * 10 ** (db_per_octave * np.log2(freqs / 1000.0) / 20.0), len(x))
+    return _with_gain_db(x, db_per_octave * np.log2(freqs / 1000.0))
 
 
 def spectral_eq(x: np.ndarray, rate: int, bands: list[tuple[float, float, float]]) -> np.ndarray:
     """``x`` through zero-phase peaks and dips: each band ``(hz, db, octaves)`` adds a Gaussian bump of ``db``
     centred on ``hz`` over log frequency, ``octaves`` its standard deviation."""
     octave = np.log2(np.maximum(np.fft.rfftfreq(len(x), 1.0 / rate), 20.0))
-    gain_db = sum(db * np.exp(-0.5 * ((octave - np.log2(hz)) / width) ** 2) for hz, db, width in bands)
-    return np.fft.irfft(np.fft.rfft(x) * 10 ** (gain_db / 20.0), len(x))
+    return _with_gain_db(x, sum(db * np.exp(-0.5 * ((octave - np.log2(hz)) / width) ** 2) for hz, db, width in bands))
 
 
 def word_eqs(rng: np.random.Generator, count: int, p_word_eq: float) -> list[list[tuple[float, float, float]]]:
@@ -615,12 +619,12 @@ def word_eqs(rng: np.random.Generator, count: int, p_word_eq: float) -> list[lis
     """
     if p_word_eq <= 0:
         return [[] for _ in range(count)]
+    lo, hi = np.log2(WORD_EQ_HZ)
     out = []
     for _ in range(count):
         if rng.random() >= p_word_eq:
             out.append([])
             continue
-        lo, hi = np.log2(WORD_EQ_HZ)
         out.append([(round(float(2 ** rng.uniform(lo, hi)), 1), round(float(rng.uniform(*WORD_EQ_DB)), 2),
                      round(float(rng.uniform(*WORD_EQ_OCTAVES)), 3))
                     for _ in range(int(rng.integers(WORD_EQ_BANDS[0], WORD_EQ_BANDS[1] + 1)))])
