@@ -214,20 +214,21 @@ def _server(ctx, **overrides):
 @click.option("--management-port", type=int, default=None, help="Management API port (8081).")
 @click.option("--metrics-port", type=int, default=None, help="TorchServe metrics port (8082).")
 @click.option("--exporter-port", type=int, default=None, help="dlzoo latency-histogram exporter port (8083).")
+@click.option("--grpc-inference-port", type=int, default=None, help="gRPC inference port (7070, 127.0.0.1).")
+@click.option("--grpc-management-port", type=int, default=None, help="gRPC management port (7071, 127.0.0.1).")
 @click.option("--worker-port", type=int, default=None,
               help="First backend-worker socket port (9000); distinct per server on one machine.")
 @click.option("--run-dir", type=click.Path(file_okay=False), default=None,
               help="Where the key file, logs and runtime config live (default .serve).")
 @click.pass_context
-def serve_start(ctx, store, inference_port, management_port, metrics_port, exporter_port, worker_port,
-                run_dir) -> None:
-    """Start TorchServe with every packaged service and print the endpoints and an example curl."""
-    server = _server(ctx, store=store, inference_port=inference_port, management_port=management_port,
-                     metrics_port=metrics_port, exporter_port=exporter_port, worker_port=worker_port,
-                     run_dir=run_dir)
+def serve_start(ctx, store, run_dir, **ports) -> None:
+    """Start TorchServe with every packaged service and print the endpoints and an example curl.
+
+    Every port of one server must differ (a second server on the same machine needs its own set)."""
     try:
+        server = _server(ctx, store=store, run_dir=run_dir, **ports)
         server.start()
-    except (FileNotFoundError, RuntimeError) as err:
+    except (FileNotFoundError, RuntimeError, ValueError) as err:
         raise CliError(str(err)) from err
     click.echo(server.describe())
 

@@ -28,13 +28,52 @@ KEY_FILE = "key_file.json"
 STATE_FILE = "server.json"
 
 
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1 (tests and benchmarks start servers side by side)."""
+PORT_KEYS = ("inference_port", "management_port", "metrics_port", "exporter_port", "grpc_inference_port",
+             "grpc_management_port", "worker_port")
+
+
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct free TCP ports on 127.0.0.1 (tests and benchmarks start servers side by side).
+
+    Every socket stays bound until all ``n`` are chosen, so one call never returns a port twice; the
+    ports come from below the kernel's ephemeral range, where the outgoing connections of other
+    processes (a busy CI runner) cannot take them between this choice and the server's bind.
+    """
+    import random
     import socket
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    low, _ = _ephemeral_range()
+    candidates = list(range(20_000, max(low, 20_001)))
+    random.SystemRandom().shuffle(candidates)
+    held: list[socket.socket] = []
+    try:
+        for port in candidates:
+            sock = socket.socket()
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                sock.close()
+                continue
+            held.append(sock)
+            if len(held) == n:
+                return [s.getsockname()[1] for s in held]
+        raise RuntimeError(f"fewer than {n} free ports between 20000 and {low}")
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def free_port() -> int:
+    """One free TCP port on 127.0.0.1 (a server with several ports needs :func:`free_ports`)."""
+    return free_ports(1)[0]
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32_768, 60_999  # Linux's default
 
 
 def tool(name: str) -> str:
@@ -54,9 +93,23 @@ class Server:
     management_port: int
     metrics_port: int
     exporter_port: int
+    grpc_inference_port: int = 7070
+    grpc_management_port: int = 7071
     worker_port: int = 9000
     start_timeout_s: float = 180.0
     face_gallery: Path | None = None  # the face service's SQLite gallery; default <run_dir>/face_gallery.sqlite
+
+    def __post_init__(self):
+        ports = {key: int(getattr(self, key)) for key in PORT_KEYS}
+        for key, port in ports.items():
+            if not 1 <= port <= 65_535:
+                raise ValueError(f"serve.{key} is {port}: a port is a number from 1 to 65535")
+        seen: dict[int, str] = {}
+        for key, port in ports.items():
+            if port in seen:
+                raise ValueError(f"serve.{seen[port]} and serve.{key} are both {port}: every port of a server "
+                                 "must differ")
+            seen[port] = key
 
     @classmethod
     def from_params(cls, params: dict, **overrides) -> Server:
@@ -67,10 +120,10 @@ class Server:
         serve.update({k: v for k, v in overrides.items() if v is not None})
         run_dir = Path(serve["run_dir"]).resolve()
         gallery = serve.get("services", {}).get("face", {}).get("gallery") or "face_gallery.sqlite"
-        return cls(Path(serve["config"]), Path(serve["store"]), run_dir,
-                   int(serve["inference_port"]), int(serve["management_port"]), int(serve["metrics_port"]),
-                   int(serve["exporter_port"]), int(serve.get("worker_port", 9000)),
-                   float(serve.get("start_timeout_s", 180)), run_dir / gallery)
+        defaults = {"grpc_inference_port": 7070, "grpc_management_port": 7071, "worker_port": 9000}
+        ports = {key: int(serve.get(key, defaults.get(key, 0))) for key in PORT_KEYS}
+        return cls(Path(serve["config"]), Path(serve["store"]), run_dir, **ports,
+                   start_timeout_s=float(serve.get("start_timeout_s", 180)), face_gallery=run_dir / gallery)
 
     # -- paths and environment ----------------------------------------------------------------
     @property
@@ -89,6 +142,9 @@ class Server:
             "LOG_LOCATION": str(self.run_dir / "logs"),
             "METRICS_LOCATION": str(self.run_dir / "logs"),
             "PROMETHEUS_MULTIPROC_DIR": str(self.run_dir / "prometheus"),
+            # The handlers parse every body themselves (with their depth and size limits), whatever its
+            # content type: TorchServe's backend would otherwise json.loads application/json unbounded.
+            "TS_DECODE_INPUT_REQUEST": "false",
             # Every worker of the face service shares this gallery; it outlives serve stop/start.
             "DLZOO_FACE_GALLERY": str(self.face_gallery or self.run_dir / "face_gallery.sqlite"),
         })
@@ -102,8 +158,12 @@ class Server:
             text, n = re.subn(rf"^({key}=https?://[^:\s]+:)\d+", rf"\g<1>{port}", text, flags=re.M)
             if n != 1:
                 raise RuntimeError(f"{self.config_template}: expected one `{key}=http://HOST:PORT` line")
+        # gRPC is always on in TorchServe 0.12 (7070/7071 on every interface unless set): loopback, and
+        # ports of this server's own, so two servers on one machine never collide.
+        text += (f"\ngrpc_inference_address=127.0.0.1\ngrpc_inference_port={self.grpc_inference_port}\n"
+                 f"grpc_management_address=127.0.0.1\ngrpc_management_port={self.grpc_management_port}\n")
         # Backend workers listen on /tmp/.ts.sock.<port>: a distinct first port keeps servers apart.
-        text += f"\ninitial_worker_port={self.worker_port}\n"
+        text += f"initial_worker_port={self.worker_port}\n"
         path = self.run_dir / "config.properties"
         path.write_text(text)
         return path
@@ -150,29 +210,55 @@ class Server:
         (self.run_dir / KEY_FILE).unlink(missing_ok=True)
         config = self.render_config()
         (self.run_dir / STATE_FILE).write_text(json.dumps({
-            "store": str(self.store.resolve()), "inference_port": self.inference_port,
-            "management_port": self.management_port, "metrics_port": self.metrics_port,
-            "exporter_port": self.exporter_port, "worker_port": self.worker_port}))
+            "store": str(self.store.resolve()), **{key: getattr(self, key) for key in PORT_KEYS}}))
+        logs = self.run_dir / "logs"
         exporter = subprocess.Popen(
-            [sys.executable, "-m", "services.exporter", "--port", str(self.exporter_port)],
-            env=self.env(), stdout=(self.run_dir / "logs" / "exporter.log").open("ab"),
+            [sys.executable, "-m", "services.exporter", "--port", str(self.exporter_port),
+             "--access-log", str(logs / "access_log.log"), "--services", ",".join(mars)],
+            env=self.env(), stdout=(logs / "exporter.log").open("ab"),
             stderr=subprocess.STDOUT, start_new_session=True)
         (self.run_dir / "exporter.pid").write_text(str(exporter.pid))
         cmd = [tool("torchserve"), "--start", "--ncs", "--model-store", str(self.store.resolve()),
-               "--ts-config", str(config), "--models", *[f"{n}={p.name}" for n, p in mars.items()]]
-        # TorchServe's Java process inherits stdout: a pipe would never close, so log to a file.
-        out_log = self.run_dir / "logs" / "torchserve-start.log"
-        with out_log.open("ab") as out:
-            proc = subprocess.run(cmd, cwd=self.run_dir, env=self.env(), stdout=out, stderr=subprocess.STDOUT)
-        if proc.returncode != 0:
-            self.stop()
-            raise RuntimeError(f"torchserve --start failed; see {out_log}")
-        self.wait_ready(list(mars))
+               "--ts-config", str(config), "--log-config", str(self.log_config()),
+               "--models", *[f"{n}={p.name}" for n, p in mars.items()]]
+        # TorchServe's Java process inherits stdout: a pipe would never close, so log to a file (the log
+        # config keeps routine lines out of stdout, so this file holds only start-up and fatal output).
+        out_log = logs / "torchserve-start.log"
+        try:
+            with out_log.open("ab") as out:
+                proc = subprocess.run(cmd, cwd=self.run_dir, env=self.env(), stdout=out, stderr=subprocess.STDOUT)
+            if proc.returncode != 0:
+                raise RuntimeError(f"torchserve --start failed:\n{_tail(out_log)}")
+            self.wait_ready(list(mars))
+        except BaseException:
+            self.stop()  # never leave the exporter (or a half-started TorchServe) behind
+            raise
+
+    def log_config(self) -> Path:
+        """The log4j2 config next to the TorchServe config template (size-rotated files, quiet stdout)."""
+        path = self.config_template.parent / "log4j2.xml"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} is missing: TorchServe's logs would grow without rotation")
+        return path.resolve()
+
+    def server_pid(self) -> int | None:
+        """The TorchServe (Java) process id, from the pid file ``torchserve --start`` writes in TMPDIR."""
+        try:
+            return int((self.run_dir / "tmp" / ".model_server.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
 
     def wait_ready(self, models: list[str]) -> None:
+        """Wait until every model has a READY worker; fail within seconds when TorchServe exits."""
         deadline = time.monotonic() + self.start_timeout_s
         pending = set(models)
         while time.monotonic() < deadline:
+            pid = self.server_pid()
+            if pid is not None and not _alive(pid):
+                logs = self.run_dir / "logs"
+                raise RuntimeError(f"TorchServe exited while starting (pid {pid}); ts_log.log tail:\n"
+                                   f"{_tail(logs / 'ts_log.log')}\ntorchserve-start.log tail:\n"
+                                   f"{_tail(logs / 'torchserve-start.log')}")
             try:
                 headers = self.auth("management")
                 for name in sorted(pending):
@@ -184,10 +270,8 @@ class Server:
             except (requests.RequestException, FileNotFoundError, KeyError, ValueError):
                 pass
             time.sleep(1.0)
-        log_file = self.run_dir / "logs" / "model_log.log"
-        tail = log_file.read_text()[-3000:] if log_file.is_file() else "(no model log)"
         raise RuntimeError(f"models {sorted(pending)} not ready after {self.start_timeout_s:.0f}s; "
-                           f"model log tail:\n{tail}")
+                           f"model log tail:\n{_tail(self.run_dir / 'logs' / 'model_log.log')}")
 
     def stop(self) -> str:
         messages = []
@@ -252,6 +336,29 @@ def _expired(stamp: str) -> bool:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return when <= datetime.now(timezone.utc)
+
+
+def _tail(path: Path, chars: int = 3000) -> str:
+    if not path.is_file():
+        return f"({path.name} does not exist)"
+    with path.open("rb") as f:
+        f.seek(max(0, path.stat().st_size - chars))
+        return f.read().decode("utf-8", "replace")
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    return state != "Z"
 
 
 def _wait_gone(pid: int, timeout: float = 10.0) -> None:

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from pipelines.params import load_params
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -63,12 +63,12 @@ def smoke_project(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def served(smoke_project, tmp_path_factory):
     """TorchServe (token auth on) + the latency exporter serving the smoke archive on free ports."""
-    from pipelines.serving.server import Server
+    from pipelines.serving.server import PORT_KEYS, Server, free_ports
 
     params = load_params(smoke_project / "params.yaml")
-    ports = {k: free_port() for k in ("inference_port", "management_port", "metrics_port", "exporter_port")}
+    ports = dict(zip(PORT_KEYS, free_ports(len(PORT_KEYS)), strict=True))  # chosen together: all distinct
     server = Server.from_params(params, store=str(smoke_project / "model-store"),
-                                run_dir=str(tmp_path_factory.mktemp("serve")), worker_port=free_port(), **ports)
+                                run_dir=str(tmp_path_factory.mktemp("serve")), **ports)
     server.config_template = ROOT / "deploy" / "torchserve" / "config.properties"
     server.start()
     yield server
