@@ -3,14 +3,18 @@
 A service subclasses :class:`BaseHandler` and overrides only ``parse`` (one request body -> a valid
 item, or :class:`ClientError`) and ``predict`` (a batch of items -> one JSON-able answer each, or a
 :class:`ClientError` for an item that turns out wrong only while predicting, e.g. an unknown name).
-Everything else lives here:
+Everything else lives here, so that no client can hurt another:
 
 * a client's mistake answers ``4xx {"error": "..."}`` for that request alone; the rest of the batch
   and the worker go on;
-* an unexpected failure answers ``500 {"error": ...}`` for the affected requests and is logged;
-* every request is counted by status and timed into the ``dlzoo_request_latency_seconds``
-  histogram (prometheus-client, multiprocess mode; served by ``services.exporter``), and TorchServe's
-  own custom metrics get a per-status counter.
+* every request is parsed on its own; an unexpected failure while predicting a batch is retried
+  request by request, so only the request that causes it answers ``500 {"error": ...}`` (logged);
+* the HTTP status line carries only the standard reason phrase (``Bad Request``): TorchServe 0.12
+  frames that phrase by its length in characters but sends UTF-8 bytes, so client text there (a
+  "José") would break the frame and kill the worker; the details go in the JSON body;
+* a JSON body is parsed with limits (nesting depth, digits of an integer, no NaN/Infinity);
+* each request's handler time goes to the ``dlzoo_handler_latency_seconds`` histogram (the
+  client-side latency and the status counts come from TorchServe's access log: ``services.metrics``).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +30,27 @@ from services import metrics as request_metrics
 
 log = logging.getLogger(__name__)
 
+MAX_JSON_DEPTH = 32      # every dlzoo body is an object of scalars or short lists: depth 2
+MAX_INT_DIGITS = 100     # no field needs more; int() of 5,000 digits raises (and costs)
+
 
 class ClientError(Exception):
-    """The client's mistake: answered as ``status {"error": message}``."""
+    """The client's mistake: answered as ``status {"error": message, **fields}``."""
 
-    def __init__(self, message: str, status: int = 400):
+    def __init__(self, message: str, status: int = 400, **fields: Any):
         super().__init__(message)
-        self.message, self.status = message, status
+        self.message, self.status, self.fields = message, status, fields
+
+    def body(self) -> dict:
+        return {"error": self.message, **self.fields}
+
+
+def reason_phrase(status: int) -> str:
+    """The standard, ASCII reason phrase of an HTTP status (never client text: see the module doc)."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
 
 
 def header(context, idx: int, name: str) -> str:
@@ -42,7 +61,7 @@ def header(context, idx: int, name: str) -> str:
         return ""
     for key, value in headers.items():
         if key.lower() == name.lower():
-            return value.decode() if isinstance(value, (bytes, bytearray)) else str(value)
+            return value.decode("utf-8", "replace") if isinstance(value, (bytes, bytearray)) else str(value)
     return ""
 
 
@@ -55,17 +74,53 @@ def request_body(row: Any) -> Any:
     return row
 
 
+def _bounded_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_INT_DIGITS:
+        raise ClientError(f"request body holds an integer of {len(digits)} digits; the limit is {MAX_INT_DIGITS}")
+    return int(digits)
+
+
+def _no_constant(name: str) -> float:
+    raise ClientError(f"request body is not valid JSON: {name} is not a JSON number")
+
+
+def json_depth(value: Any) -> int:
+    """Nesting depth of a decoded JSON value (a scalar: 0; ``{"a": [1]}``: 2), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if depth > MAX_JSON_DEPTH:
+            break
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def json_object(body: Any) -> dict:
-    """``body`` as a JSON object, or ClientError naming what is wrong with it."""
+    """``body`` as a JSON object, or ClientError naming what is wrong with it (within the limits above)."""
+    if isinstance(body, str):
+        body = body.encode("utf-8", "surrogatepass")  # a lone surrogate then fails as "not valid UTF-8"
     if isinstance(body, (bytes, bytearray)):
         try:
-            body = json.loads(body.decode("utf-8"))
+            text = bytes(body).decode("utf-8")
         except UnicodeDecodeError as err:
             raise ClientError("request body is not valid UTF-8") from err
+        try:
+            body = json.loads(text, parse_int=_bounded_int, parse_constant=_no_constant)
         except json.JSONDecodeError as err:
             raise ClientError(f"request body is not valid JSON: {err.msg} at position {err.pos}") from err
+        except RecursionError as err:
+            raise ClientError(f"request body is nested too deep; the limit is {MAX_JSON_DEPTH} levels") from err
     if not isinstance(body, dict):
         raise ClientError(f"expected a JSON object, got {type(body).__name__}")
+    if json_depth(body) > MAX_JSON_DEPTH:
+        raise ClientError(f"request body is nested too deep; the limit is {MAX_JSON_DEPTH} levels")
     return body
 
 
@@ -114,41 +169,53 @@ class BaseHandler:
     # -- the request path -------------------------------------------------------------------------
     def handle(self, data: list, context) -> list[str]:
         start = time.perf_counter()
-        answers: list[dict | None] = [None] * len(data)
+        answers: list[dict] = [{} for _ in data]
         statuses = [200] * len(data)
+
+        def fail(idx: int, err: ClientError) -> None:
+            answers[idx], statuses[idx] = err.body(), err.status
+
         valid: list[tuple[int, Any]] = []
         for idx, row in enumerate(data):
             try:
                 valid.append((idx, self.parse(request_body(row), header(context, idx, "content-type"))))
             except ClientError as err:
-                answers[idx], statuses[idx] = {"error": err.message}, err.status
+                fail(idx, err)
+            except Exception:  # noqa: BLE001 — a parse bug answers 500 for this request alone
+                log.exception("dlzoo %s: reading request %d failed", self.service, idx)
+                fail(idx, ClientError("internal error while reading the request", 500))
         if valid:
-            try:
-                outputs = self.predict([item for _, item in valid])
-                for (idx, _), out in zip(valid, outputs, strict=True):
-                    if isinstance(out, ClientError):  # one item's own 4xx, found while predicting
-                        answers[idx], statuses[idx] = {"error": out.message}, out.status
-                    else:
-                        answers[idx] = out
-            except ClientError as err:  # a batch-level client error (rare): applies to all valid items
-                for idx, _ in valid:
-                    answers[idx], statuses[idx] = {"error": err.message}, err.status
-            except Exception:  # noqa: BLE001 — answer 500 JSON, keep the worker alive
-                log.exception("dlzoo %s: prediction failed", self.service)
-                for idx, _ in valid:
-                    answers[idx], statuses[idx] = {"error": "internal error while predicting"}, 500
+            for idx, out in self._predict_each(valid):
+                if isinstance(out, ClientError):
+                    fail(idx, out)
+                else:
+                    answers[idx] = out
         elapsed = time.perf_counter() - start
         for idx, status in enumerate(statuses):
             if hasattr(context, "set_response_content_type"):
                 context.set_response_content_type(idx, "application/json")
             if status != 200 and hasattr(context, "set_response_status"):
-                context.set_response_status(status, answers[idx]["error"][:200], idx=idx)
-            self.record(context, status, elapsed)
+                context.set_response_status(status, reason_phrase(status), idx=idx)
+            request_metrics.observe_handler(self.service, elapsed)
         return [json.dumps(answer, ensure_ascii=False) for answer in answers]
 
-    def record(self, context, status: int, seconds: float) -> None:
-        request_metrics.observe(self.service, status, seconds)
-        self.ts_counters({f"DlzooRequests{status // 100}XX": 1}, context)
+    def _predict_each(self, valid: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
+        """``(idx, answer or ClientError)`` per valid item: the batch in one call; when that call fails
+        unexpectedly, each item alone, so one poisoned request cannot fail its batch-mates."""
+        try:
+            outputs = self.predict([item for _, item in valid])
+            if len(outputs) != len(valid):
+                raise RuntimeError(f"predict answered {len(outputs)} items for {len(valid)}")
+            return [(idx, out) for (idx, _), out in zip(valid, outputs, strict=True)]
+        except ClientError as err:  # a batch-level client error (rare): applies to all valid items
+            return [(idx, err) for idx, _ in valid]
+        except Exception:  # noqa: BLE001 — answer JSON, keep the worker alive
+            if len(valid) == 1:
+                log.exception("dlzoo %s: prediction failed", self.service)
+                return [(valid[0][0], ClientError("internal error while predicting", 500))]
+            log.warning("dlzoo %s: a batch of %d failed; predicting its requests one by one", self.service,
+                        len(valid), exc_info=True)
+            return [pair for item in valid for pair in self._predict_each([item])]
 
     def ts_counters(self, counters: dict[str, float], context=None) -> None:
         """Add to TorchServe custom counters (``name: amount``); a metrics failure never fails a request."""
