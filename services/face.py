@@ -23,10 +23,23 @@ The gallery is one SQLite file shared by every worker (``services.gallery``): th
 ``$DLZOO_FACE_GALLERY``, else ``"gallery"`` in service.json, else ``<model dir>/gallery.sqlite``
 (which TorchServe discards with the model: a warning says so).
 
-A bad body, op, name or image answers ``400 {"error": ...}``; verify or delete of a name nobody
-enrolled answers 404. One dynamic batch is embedded in one forward pass, then its requests are
-applied in order against the gallery: an enroll is visible to a later verify or identify of the
-same batch, a delete to a later verify.
+Names are Unicode NFC-normalised and stripped, so "José" typed precomposed or with a combining accent is
+one person; a name with control characters or invisible ones (format characters such as zero-width
+spaces and joiners, bidi overrides and the BOM; private-use, unassigned, line and paragraph separators)
+is refused, since two names that look the same must be the same name.
+
+A bad body, op, name or image answers ``400 {"error": ...}`` (images: more than ``max_pixels``, default
+24 MP, on the header); verify or delete of a name nobody enrolled answers 404.
+
+Memory: each image is resized to the network's input (``input_size`` square, the resize ``embed`` would
+do) as soon as it is decoded (``parse``; a JPEG is decoded at a reduced scale to begin with), so a batch
+holds ``batch_size x 2`` small images (37 KB each at 96 px), plus, while one request is parsed, its
+full-size decode: at most ``max_pixels x 8`` bytes (~190 MB for a 24 MP RGBA PNG, converted once; a 24 MP
+JPEG ~1.5 MB).
+
+One dynamic batch is embedded in one forward pass, then its requests are applied in order against
+the gallery: an enroll is visible to a later verify or identify of the same batch, a delete to a
+later verify.
 """
 
 from __future__ import annotations
@@ -41,8 +54,9 @@ import numpy as np
 from prometheus_client import Counter
 
 from services.base import BaseHandler, ClientError, json_object
+from services.fields import describe
 from services.gallery import Gallery
-from services.images import base64_field, decode_image
+from services.images import MAX_PIXELS, base64_field, decode_image
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +65,11 @@ IMAGE_FIELDS = {"enroll": ("image",), "verify": ("image",), "identify": ("image"
                 "compare": ("image_a", "image_b"), "list": (), "delete": ()}
 NAMED = ("enroll", "verify", "delete")
 FORMATS = ("JPEG", "PNG")
+# Invisible or unprintable: Cc control, Cs lone surrogate (SQLite cannot store it), Cf format (zero-width
+# space/joiner, bidi overrides, BOM), Co private use, Cn unassigned, Zl/Zp line and paragraph separators.
+REFUSED_IN_NAMES = {"Cc": "control characters", "Cs": "control characters", "Cf": "an invisible format character",
+                    "Co": "a private-use character", "Cn": "an unassigned code point",
+                    "Zl": "a line separator", "Zp": "a paragraph separator"}
 
 FACE_OPERATIONS = Counter("dlzoo_face_operations", "Face operations answered, by op and outcome",
                           ["service", "op", "outcome"])
@@ -64,10 +83,11 @@ class FaceHandler(BaseHandler):
         self.configure(model_dir)
 
     def configure(self, model_dir: Path) -> None:
-        """Everything but the network: threshold (from ``self.bundle``), input limits, the gallery."""
+        """Everything but the network: threshold and input size (from ``self.bundle``), limits, the gallery."""
         self.threshold = float(self.bundle["meta"]["threshold"])
+        self.input_size = int(self.bundle["config"]["input_size"])
         self.max_bytes = int(self.config.get("max_bytes", 10_000_000))
-        self.max_pixels = int(self.config.get("max_pixels", 40_000_000))
+        self.max_pixels = int(self.config.get("max_pixels", MAX_PIXELS))
         self.max_name_chars = int(self.config.get("max_name_chars", 64))
         self.gallery = Gallery(self.gallery_path(model_dir))
         log.info("dlzoo face gallery: %s (%d names)", self.gallery.path, len(self.gallery.names()))
@@ -90,33 +110,43 @@ class FaceHandler(BaseHandler):
 
     # -- input ------------------------------------------------------------------------------------
     def parse(self, body: Any, content_type: str) -> dict:
-        if isinstance(body, str):  # a JSON body sent as text/*
-            body = body.encode("utf-8", "surrogatepass")  # a lone surrogate then fails as "not valid UTF-8"
-        obj = json_object(body)
+        obj = json_object(body)  # bytes, text (a JSON body sent as text/*) or a decoded object
         op = obj.get("op")
         if op is None:
             raise ClientError(f"missing 'op': one of {', '.join(IMAGE_FIELDS)}")
         if not isinstance(op, str) or op not in IMAGE_FIELDS:
-            raise ClientError(f"unknown 'op' {op!r}: one of {', '.join(IMAGE_FIELDS)}")
+            raise ClientError(f"unknown 'op' {describe(op)}: one of {', '.join(IMAGE_FIELDS)}")
         item: dict = {"op": op, "name": self._name(obj) if op in NAMED else None}
-        item["images"] = [decode_image(base64_field(obj, key, self.max_bytes), FORMATS, self.max_bytes,
-                                       self.max_pixels) for key in IMAGE_FIELDS[op]]
+        item["images"] = [self._image(obj, key) for key in IMAGE_FIELDS[op]]
         return item
+
+    def _image(self, obj: dict, key: str):
+        """``obj[key]`` decoded and resized to the network's input at once (what ``embed`` would do)."""
+        from PIL import Image
+
+        picture = decode_image(base64_field(obj, key, self.max_bytes), FORMATS, self.max_bytes, self.max_pixels,
+                               min_side=self.input_size)
+        return picture.image.resize((self.input_size, self.input_size), Image.Resampling.BILINEAR)
 
     def _name(self, obj: dict) -> str:
         if "name" not in obj:
             raise ClientError("missing 'name'")
         name = obj["name"]
         if not isinstance(name, str):
-            raise ClientError(f"'name' must be a string, got {type(name).__name__}")
-        name = name.strip()  # "alice " and "alice" are one person
+            raise ClientError(f"'name' must be a string, got {describe(name)}")
+        limit = self.max_name_chars
+        if len(name) > 4 * limit:  # bounds the work below; NFC composes 3 code points into 1 at most
+            raise ClientError(f"'name' is {len(name)} characters long; the limit is {limit}")
+        # NFC: "José" precomposed and "Jose" + U+0301 are one person. Stripped: "alice " and "alice" too.
+        name = unicodedata.normalize("NFC", name).strip()
         if not name:
             raise ClientError("'name' is empty")
-        if len(name) > self.max_name_chars:
-            raise ClientError(f"'name' is {len(name)} characters long; the limit is {self.max_name_chars}")
-        # Cc: control characters (a log or terminal hazard); Cs: lone surrogates, which SQLite cannot store.
-        if any(unicodedata.category(c) in ("Cc", "Cs") for c in name):
-            raise ClientError("'name' contains control characters")
+        if len(name) > limit:
+            raise ClientError(f"'name' is {len(name)} characters long; the limit is {limit}")
+        for char in name:
+            problem = REFUSED_IN_NAMES.get(unicodedata.category(char))
+            if problem:
+                raise ClientError(f"'name' contains {problem} (U+{ord(char):04X})")
         return name
 
     # -- prediction -------------------------------------------------------------------------------

@@ -7,7 +7,8 @@
     names, matrix = g.embeddings()    # every row: names[i] owns matrix[i] (float32, n x D)
     g.delete("alice")                 # -> 1 (rows removed)
 
-Several workers enroll and identify at once, so the file runs in WAL mode (readers never block the
+The file and its ``-wal``/``-shm`` companions are created mode 0600 (owner only: faces are biometric
+data). Several workers enroll and identify at once, so the file runs in WAL mode (readers never block the
 writer) with a busy timeout, and every write is one ``BEGIN IMMEDIATE`` transaction: a writer takes
 the write lock before it reads, so concurrent enrolls queue up instead of losing rows or failing.
 Each process opens its own connection lazily and reopens it after ``fork`` (SQLite connections must
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 import threading
 import time
 from contextlib import contextmanager
@@ -36,6 +38,7 @@ CREATE TABLE IF NOT EXISTS embeddings (
 CREATE INDEX IF NOT EXISTS embeddings_name ON embeddings (name);
 """
 
+PRIVATE = 0o600  # the mode of the gallery's files
 _INHERITED: list[sqlite3.Connection] = []  # connections a fork left behind (see Gallery._db)
 
 
@@ -60,7 +63,7 @@ class Gallery:
                 # the WAL the parent still uses. data_version values are per connection: the cache goes too.
                 _INHERITED.append(self._conn)
             self._conn, self._cache = None, None
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._create_private()
             conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
             try:
                 conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
@@ -75,6 +78,19 @@ class Gallery:
                 raise
             self._conn, self._pid = conn, os.getpid()
         return self._conn
+
+    def _create_private(self) -> None:
+        """Create the file for its owner alone (0600, whatever the umask; SQLite gives the ``-wal`` and ``-shm``
+        files the database's mode). Existing files of ours with wider permissions are narrowed to 0600."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE))
+        for path in (self.path, *(self.path.with_name(self.path.name + end) for end in ("-wal", "-shm"))):
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                continue
+            if st.st_uid == os.getuid() and stat.S_IMODE(st.st_mode) & ~PRIVATE:
+                path.chmod(PRIVATE)
 
     def _set_wal(self, conn: sqlite3.Connection) -> None:
         # Switching a new file to WAL needs an exclusive lock, and SQLite may answer "locked" at once

@@ -1,8 +1,15 @@
 """Image bytes from a request -> a checked RGB PIL image, for every image-taking service.
 
 Each failure is the client's and says what is wrong: empty, over the byte limit (413), not an image,
-a format the service does not take, zero size, absurd dimensions (a decompression bomb: checked on
-the header, before any pixel is decoded), truncated or corrupt.
+a format the service does not take, zero size, more than ``max_pixels`` (a decompression bomb: checked
+on the header, before any pixel is decoded), truncated or corrupt. Whatever the bytes, only
+:class:`ClientError` leaves this module: image decoders raise many kinds of exception on hostile input.
+
+Memory: ``MAX_PIXELS`` (24 MP, a 6000 x 4000 camera photo) bounds one decode. A JPEG is decoded at a
+reduced scale (``draft``) when the caller says how many pixels a side it needs, so a 24 MP photo for a
+256 px network costs 1/16 of its full size (1/64 for a 96 px one); other formats are decoded in full.
+Callers shrink each image to what their model needs as soon as it is decoded, so a batch holds one
+full-size decode, and only while it is being parsed.
 """
 
 from __future__ import annotations
@@ -10,28 +17,52 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+from typing import TYPE_CHECKING, NamedTuple
 
 from services.base import ClientError
 
+if TYPE_CHECKING:
+    from PIL import Image
+
 FORMATS = ("JPEG", "PNG", "BMP", "WEBP")
+MAX_PIXELS = 24_000_000  # width x height: a 24 MP (6000 x 4000) camera photo passes; 48 MP phone modes do not
+ORIENTATION = 0x0112     # the EXIF tag
+TRANSPOSED = (5, 6, 7, 8)  # orientations that swap width and height
+
+
+class Picture(NamedTuple):
+    """A decoded image and the size the client's file has, as a viewer shows it (EXIF orientation applied)."""
+
+    image: Image.Image  # RGB; smaller than ``size`` when decoded at a reduced scale
+    size: tuple[int, int]
 
 
 def base64_field(obj: dict, key: str, max_bytes: int) -> bytes:
     """``obj[key]`` (base64, or a ``data:`` URL) decoded, or ClientError naming the field."""
     data = obj.get(key)
     if not isinstance(data, str) or not data:
-        raise ClientError(f"'{key}' must be a base64 string of the image file")
+        raise ClientError(f"'{key}' must be a base64 string of the file")
     if len(data) > max_bytes * 4 // 3 + 4:
         raise ClientError(f"'{key}' is larger than {max_bytes} bytes", 413)
+    if data.startswith("data:"):
+        _, comma, data = data.partition(",")
+        if not comma:
+            raise ClientError(f"'{key}' is a data: URL without the comma before its base64 payload")
     try:
-        return base64.b64decode(data.split(",", 1)[1] if data.startswith("data:") else data, validate=True)
-    except (binascii.Error, ValueError) as err:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError) as err:  # bad characters, bad padding, non-ASCII text
         raise ClientError(f"'{key}' is not valid base64: {err}") from err
 
 
 def decode_image(raw: bytes, formats: tuple[str, ...] = FORMATS, max_bytes: int = 20_000_000,
-                 max_pixels: int = 40_000_000):
-    """Image bytes -> RGB PIL image (EXIF orientation applied), or ClientError saying what is wrong."""
+                 max_pixels: int = MAX_PIXELS, min_side: int | None = None) -> Picture:
+    """Image bytes -> :class:`Picture` (RGB, EXIF orientation applied), or ClientError saying what is wrong.
+
+    ``min_side`` is the side the caller shrinks the image to next: a JPEG is then decoded at 1/2, 1/4 or 1/8
+    scale as long as both sides stay at least twice that (the caller's resize then still averages several
+    pixels into one: about 1/255 from a resize of the full image, on average). ``Picture.size`` is the file's
+    own size.
+    """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     if not raw:
@@ -44,9 +75,10 @@ def decode_image(raw: bytes, formats: tuple[str, ...] = FORMATS, max_bytes: int 
         raise ClientError(f"not an image in a supported format ({', '.join(formats)})") from err
     except Image.DecompressionBombError as err:  # PIL's own guard, far above max_pixels
         raise ClientError(f"the image's dimensions are absurd; the limit is {max_pixels} pixels") from err
-    except (OSError, ValueError) as err:
-        raise ClientError(f"the image is truncated or corrupt: {err}") from err
-    if image.format not in formats:
+    except Exception as err:  # noqa: BLE001 — any decoder failure on the header is a corrupt file
+        raise _corrupt(err) from err
+    # MPO: a JPEG with more pictures after the first (phones add depth maps, gain maps); PIL reads the first.
+    if ("JPEG" if image.format == "MPO" else image.format) not in formats:
         raise ClientError(f"image format {image.format} is not supported; send one of {', '.join(formats)}")
     width, height = image.size
     if width < 1 or height < 1:
@@ -55,8 +87,16 @@ def decode_image(raw: bytes, formats: tuple[str, ...] = FORMATS, max_bytes: int 
     if width * height > max_pixels:
         raise ClientError(f"the image is {width}x{height} = {width * height} pixels; the limit is {max_pixels}")
     try:
+        if min_side:
+            image.draft(None, (2 * min_side, 2 * min_side))  # JPEG only (a no-op for other formats)
         image.load()
-        image = ImageOps.exif_transpose(image)  # the orientation a viewer shows
-        return image.convert("RGB")
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
-        raise ClientError(f"the image is truncated or corrupt: {err}") from err
+        if image.getexif().get(ORIENTATION) in TRANSPOSED:
+            width, height = height, width
+        ImageOps.exif_transpose(image, in_place=True)  # in place: no full-size copy of an upright photo
+        return Picture(image if image.mode == "RGB" else image.convert("RGB"), (width, height))
+    except Exception as err:  # noqa: BLE001 — truncated data, corrupt EXIF, decoder errors of every kind
+        raise _corrupt(err) from err
+
+
+def _corrupt(err: Exception) -> ClientError:
+    return ClientError(f"the image is truncated or corrupt ({type(err).__name__}: {err})"[:200])

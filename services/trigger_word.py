@@ -8,7 +8,9 @@ Body: a WAV file (PCM 8/16/24/32-bit or float, mono or stereo, 8-48 kHz, up to `
 ``{"audio": <base64 WAV>, "chime": true}``, which also returns ``"audio"``: the input with a chime at
 each activation (base64 16-bit WAV at the input's rate), as the course's notebook does. ``time_s`` is
 when the word ended. Audio is resampled to the model's rate and goes through the training code's own
-spectrogram. Not a WAV, a corrupt header, no samples, too long, an unsupported encoding -> 400.
+spectrogram. Not a WAV, a corrupt header, no samples, too long, shorter than the network's receptive
+field (``min_seconds``: the first output step needs ``kernel`` spectrogram frames, 0.14 s for the course's
+model), an unsupported encoding, a ``chime`` that is not true or false -> 400, alone or in a batch.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 from prometheus_client import Counter
 
 from services.base import BaseHandler, ClientError, is_json_body, json_object
+from services.fields import describe
 from services.images import base64_field
 
 AUDIO_SECONDS = Counter("dlzoo_audio_seconds", "Seconds of audio processed", ["service"])
@@ -59,6 +62,14 @@ class TriggerWordHandler(BaseHandler):
         self.min_gap_s = float(params["decode"]["min_gap_s"])
         self.max_seconds = float(self.config.get("max_seconds", 60))
         self.max_bytes = int(self.config.get("max_bytes", 12_000_000))
+        self.min_samples = self.shortest_input()
+        self.min_seconds = self.min_samples / self.features["sample_rate"]
+
+    def shortest_input(self) -> int:
+        """The fewest samples (at the model's rate) that give the network one output step: ``n_frames(n) =
+        1 + n // hop`` spectrogram frames must reach the smallest frame count ``n_steps`` accepts."""
+        frames = next(n for n in range(1, 100_000) if self.model.n_steps(n) > 0)
+        return (frames - 1) * self.features["hop"]
 
     def parse(self, body: Any, content_type: str) -> dict:
         chime_wanted = False
@@ -67,7 +78,7 @@ class TriggerWordHandler(BaseHandler):
             raw = base64_field(obj, "audio", self.max_bytes)
             chime_wanted = obj.get("chime", False)
             if not isinstance(chime_wanted, bool):
-                raise ClientError(f"'chime' must be true or false, got {chime_wanted!r}")
+                raise ClientError(f"'chime' must be true or false, got {describe(chime_wanted)}")
         elif isinstance(body, (bytes, bytearray)):
             raw = bytes(body)
         else:
@@ -75,26 +86,25 @@ class TriggerWordHandler(BaseHandler):
         return {**self.decode(raw), "chime": chime_wanted}
 
     def decode(self, raw: bytes) -> dict:
-        from pipelines.data.audio import decode_wav, resample
+        from pipelines.data.audio import TooLong, decode_wav, resample
 
         if not raw:
             raise ClientError("the body is empty: send a WAV file")
         if len(raw) > self.max_bytes:
             raise ClientError(f"the audio is {len(raw)} bytes; the limit is {self.max_bytes}", 413)
         try:
-            samples, rate = decode_wav(raw)
-        except (ValueError, EOFError) as err:
+            samples, rate = decode_wav(raw, self.max_seconds)
+        except TooLong as err:
+            raise ClientError(str(err)) from err
+        except ValueError as err:
             raise ClientError(f"not a WAV file this service reads: {err}") from err
-        if len(samples) == 0:
-            raise ClientError("the WAV file holds no samples")
-        duration = len(samples) / rate
-        if duration > self.max_seconds:
-            raise ClientError(f"the audio is {duration:.1f} s long; the limit is {self.max_seconds:.0f} s")
         if not np.isfinite(samples).all():
             raise ClientError("the WAV file holds NaN or infinite samples")
-        model_rate = self.features["sample_rate"]
-        return {"samples": samples, "rate": rate, "duration_s": duration,
-                "model_audio": resample(samples, rate, model_rate)}
+        model_audio = resample(samples, rate, self.features["sample_rate"])
+        if len(model_audio) < self.min_samples:
+            raise ClientError(f"the audio is {1000 * len(samples) / rate:.1f} ms long; the model needs at least "
+                              f"{1000 * self.min_seconds:.1f} ms")
+        return {"samples": samples, "rate": rate, "duration_s": len(samples) / rate, "model_audio": model_audio}
 
     def predict(self, items: list[dict]) -> list[dict]:
         import torch

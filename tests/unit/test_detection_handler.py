@@ -7,12 +7,15 @@ import json
 import struct
 import zlib
 
+import numpy as np
 import pytest
 from PIL import Image
 
+from services.base import ClientError
 from services.detection import DetectionHandler
 from services.mock_context import MockContext
 from tests.conftest import DETECTION_CLASSES
+from tests.unit import fuzz
 
 
 @pytest.fixture(scope="module")
@@ -137,3 +140,146 @@ def test_the_configured_inference_size_is_used_and_a_bad_one_fails_the_load(tiny
     (bad / "service.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match="decode.input_size must be a multiple of 32"):
         DetectionHandler().initialize(MockContext(bad))
+
+
+def test_a_data_url_without_a_comma_is_a_400_naming_the_field(handler, tiny_detection_dir):
+    answers, statuses = run(handler, tiny_detection_dir, [{"image": "data:image/png;base64"}], ["application/json"])
+    assert statuses[0][0] == 400 and answers[0]["error"].startswith("'image' is a data: URL without the comma")
+
+
+@pytest.fixture(scope="module")
+def default_handler(tiny_detection_dir, tmp_path_factory):
+    """A handler whose service.json leaves the input limits to the handler's defaults."""
+    out = tmp_path_factory.mktemp("detection_defaults")
+    (out / "model.pt").symlink_to(tiny_detection_dir / "model.pt")
+    config = json.loads((tiny_detection_dir / "service.json").read_text())
+    (out / "service.json").write_text(json.dumps({k: v for k, v in config.items() if k != "max_pixels"}))
+    h = DetectionHandler()
+    h.initialize(MockContext(out))
+    return h
+
+
+def jpeg_claiming(width, height):
+    """A 16 x 16 JPEG (~630 bytes) whose header claims ``width x height``."""
+    data = bytearray(image_bytes("JPEG", (16, 16)))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5:sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+def test_the_default_pixel_limit_passes_a_24_mp_photo_only(default_handler):
+    assert default_handler.max_pixels == 24_000_000
+    with pytest.raises(ClientError, match="6001x4000 = 24004000 pixels; the limit is 24000000"):
+        default_handler.parse(png_claiming(6001, 4000), "image/png")
+    item = default_handler.parse(image_bytes("JPEG", (6000, 4000)), "image/jpeg")
+    assert item["size"] == (6000, 4000) and max(item["image"].size) == default_handler.side
+
+
+def test_a_jpeg_bomb_header_is_refused_before_decoding(default_handler, tiny_detection_dir):
+    """~630 bytes claiming 6300 x 6300: eight of them once took a worker from 0.98 to 2.06 GB."""
+    answers, statuses = run(default_handler, tiny_detection_dir, [jpeg_claiming(6300, 6300)] * 8, ["image/jpeg"] * 8)
+    assert [statuses[i][0] for i in range(8)] == [400] * 8
+    assert "6300x6300 = 39690000 pixels; the limit is 24000000" in answers[0]["error"]
+
+
+def test_a_jpeg_bomb_under_the_limit_is_decoded_small(handler):
+    """Under a configured 40 MP limit the same file is decoded at 1/8 scale, then shrunk: never 119 MB of RGB."""
+    handler.max_pixels = 40_000_000  # a deployment that raised serve.services.detection.max_pixels
+    item = handler.parse(jpeg_claiming(6300, 6300), "image/jpeg")
+    assert item["size"] == (6300, 6300) and item["image"].size == (handler.side, handler.side)
+
+
+@pytest.mark.parametrize("orientation,size", [(1, (2000, 1000)), (6, (1000, 2000))])
+def test_big_images_are_shrunk_in_parse_and_boxes_come_back_in_the_original_pixels(
+        handler, tiny_detection_dir, monkeypatch, orientation, size):
+    seen = []
+
+    def fake_detect(model, images, *args, **kwargs):  # a box over the whole image and one over its middle
+        seen.extend(images)
+        return [{"boxes": np.array([[0.0, 0.0, im.width, im.height],
+                                    [im.width / 4, im.height / 4, im.width * 3 / 4, im.height * 3 / 4]]),
+                 "scores": np.array([0.9, 0.8]), "labels": np.array([0, 1])} for im in images]
+
+    monkeypatch.setattr("pipelines.tasks.detection.detect", fake_detect)
+    buf = io.BytesIO()
+    exif = Image.new("RGB", (1, 1)).getexif()
+    exif[0x0112] = orientation
+    Image.new("RGB", (2000, 1000), (200, 30, 30)).save(buf, format="JPEG", exif=exif)
+    answers, statuses = run(handler, tiny_detection_dir, [buf.getvalue()], ["image/jpeg"])
+    assert statuses == {}
+    w, h = size
+    assert (answers[0]["width"], answers[0]["height"]) == size
+    assert max(seen[0].size) == handler.side  # the batch holds the shrunk image, not the 2 MP one
+    assert [d["box"] for d in answers[0]["detections"]] == [[0, 0, w, h], [w / 4, h / 4, w * 3 / 4, h * 3 / 4]]
+
+
+def test_shrinking_in_parse_gives_the_boxes_of_the_full_size_image(tiny_detection_dir):
+    """A PNG (decoded in full) shrunk by the letterbox's own resize: the network sees the same pixels, and the
+    boxes mapped back match those of ``detect`` on the original image."""
+    from pipelines.tasks.detection import detect
+
+    h = DetectionHandler()
+    h.initialize(MockContext(tiny_detection_dir))
+    h.input_size, h.side = [192], 192  # one letterbox size, so both paths resize exactly once
+    original = Image.fromarray(np.random.default_rng(0).integers(0, 255, (600, 1000, 3), dtype=np.uint8))
+    buf = io.BytesIO()
+    original.save(buf, format="PNG")
+    body = {"image": b64(buf.getvalue()), "score_threshold": 0.0, "max_detections": 20}
+    answers, statuses = run(h, tiny_detection_dir, [body], ["application/json"])
+    expected = detect(h.model, [original], 0.0, h.iou_threshold, 20, input_size=192)[0]["boxes"]
+    got = np.array([d["box"] for d in answers[0]["detections"]])
+    assert statuses == {} and len(got) == 20 and (answers[0]["width"], answers[0]["height"]) == (1000, 600)
+    np.testing.assert_allclose(got, expected, atol=0.051)
+
+
+def test_parse_raises_only_client_errors(handler):
+    good_images = [b64(image_bytes("PNG", (40, 30))), "data:image/jpeg;base64," + b64(image_bytes("JPEG", (30, 40))),
+                   "data:", "data:,", b64(png_claiming(7000, 7000)), b64(image_bytes("JPEG")[:300])]
+    fields = {"image": good_images, "score_threshold": [0.0, 0.5, 1], "iou_threshold": [0.3, 1.0],
+              "max_detections": [1, 300]}
+    parsed = 0
+    for body, content_type in fuzz.bodies(np.random.default_rng(11), fields, 400):
+        try:
+            handler.parse(body, content_type)
+            parsed += 1
+        except ClientError as err:
+            assert err.status in (400, 413) and len(err.message) < 400
+    assert parsed > 5
+
+
+def test_damaged_images_of_every_format_raise_only_client_errors():
+    """Flipped bytes, cut files and lying headers: decoders raise OSError, SyntaxError, struct.error, ...;
+    decode_image turns each into a 400 that says the image is truncated or corrupt."""
+    from services.images import decode_image
+
+    rng = np.random.default_rng(23)
+    noise = Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8))
+    originals = []
+    for fmt in ("JPEG", "PNG", "BMP", "WEBP"):
+        buf = io.BytesIO()
+        noise.save(buf, format=fmt)
+        originals.append(buf.getvalue())
+    decoded = 0
+    for i in range(600):
+        data = bytearray(originals[i % 4])
+        for _ in range(int(rng.integers(1, 4))):
+            data[int(rng.integers(len(data)))] = int(rng.integers(256))
+        if rng.random() < 0.4:
+            data = data[:int(rng.integers(len(data) + 1))]
+        try:
+            picture = decode_image(bytes(data), min_side=int(rng.choice([8, 32])))
+            decoded += 1
+            assert picture.image.mode == "RGB" and picture.size[0] * picture.size[1] <= 24_000_000
+        except ClientError as err:
+            assert err.status == 400
+    assert decoded > 50
+
+
+def test_a_phone_jpeg_with_extra_pictures_is_read(handler, tiny_detection_dir):
+    """Phones append depth or gain maps to their JPEGs; PIL calls such a file MPO and reads the first picture."""
+    buf = io.BytesIO()
+    Image.new("RGB", (320, 200), (9, 90, 200)).save(buf, format="MPO", save_all=True,
+                                                    append_images=[Image.new("RGB", (80, 50))])
+    assert Image.open(io.BytesIO(buf.getvalue())).format == "MPO"
+    answers, statuses = run(handler, tiny_detection_dir, [buf.getvalue()], ["image/jpeg"])
+    assert statuses == {} and (answers[0]["width"], answers[0]["height"]) == (320, 200)

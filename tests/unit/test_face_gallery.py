@@ -4,7 +4,9 @@
 """
 
 import multiprocessing
+import os
 import sqlite3
+import stat
 
 import numpy as np
 import pytest
@@ -140,3 +142,30 @@ def test_a_forked_child_opens_its_own_connection(tmp_path):
     assert here.recv() is True
     proc.join(timeout=60)
     assert proc.exitcode == 0 and g.names() == ["child", "parent"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o000])
+@pytest.mark.parametrize("folder_exists", [False, True])
+def test_files_are_private_whatever_the_umask(tmp_path, umask, folder_exists):
+    """The database and its -wal/-shm files are 0600 (faces are biometric data), in a new or an existing folder."""
+    folder = tmp_path / "gallery"
+    if folder_exists:
+        folder.mkdir()
+    old = os.umask(umask)
+    try:
+        g = Gallery(folder / "g.sqlite")
+        g.add("alice", vec(0))
+        files = sorted(folder.iterdir())
+        assert [p.name for p in files] == ["g.sqlite", "g.sqlite-shm", "g.sqlite-wal"]
+        assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in files} == {p.name: 0o600 for p in files}
+        g.close()
+    finally:
+        os.umask(old)
+
+
+def test_an_existing_world_readable_gallery_is_narrowed(tmp_path):
+    path = tmp_path / "g.sqlite"
+    Gallery(path).add("alice", vec(0))
+    path.chmod(0o644)
+    g = Gallery(path)
+    assert g.names() == ["alice"] and stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -13,8 +13,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from services.face import FACE_OPERATIONS, FaceHandler
+from services.base import ClientError
+from services.face import FACE_OPERATIONS, IMAGE_FIELDS, FaceHandler
 from services.mock_context import MockContext
+from tests.unit import fuzz
 
 RED, RED2, BLUE, GREEN = (220, 30, 30), (210, 40, 35), (30, 30, 220), (30, 200, 40)
 
@@ -24,7 +26,7 @@ class FakeFaceHandler(FaceHandler):
 
     def load(self, model_dir):
         self.model = None
-        self.bundle = {"meta": {"threshold": 0.5}}
+        self.bundle = {"meta": {"threshold": 0.5}, "config": {"input_size": 32}}
         self.embed_calls: list[int] = []
         self.configure(model_dir)
 
@@ -187,8 +189,40 @@ def test_bad_input_answers_4xx_json(handler, body, status, message):
 
 def test_a_name_at_the_limit_and_unicode_are_fine(handler):
     assert one(handler, enroll("é" * 64, RED))[1] == 200
-    assert one(handler, enroll("Zoë 👩‍🔬", BLUE))[1] == 200  # a zero-width joiner is a format char, not a control
-    assert one(handler, {"op": "list"})[0] == {"names": ["Zoë 👩‍🔬", "é" * 64]}
+    assert one(handler, enroll("e\u0301" * 64, RED))[1] == 200  # 128 code points, 64 once normalised
+    assert one(handler, enroll("Zoë 👩🔬 李", BLUE))[1] == 200
+    assert one(handler, {"op": "list"})[0] == {"names": ["Zoë 👩🔬 李", "é" * 64]}
+
+
+def test_names_are_nfc_normalised(handler):
+    """"José" typed with a precomposed é and with e + a combining acute accent is one person."""
+    precomposed, decomposed = "Jos\u00e9", "Jose\u0301"
+    assert one(handler, enroll(precomposed, RED)) == ({"name": precomposed, "images": 1}, 200)
+    assert one(handler, enroll(decomposed, RED2)) == ({"name": precomposed, "images": 2}, 200)
+    assert one(handler, {"op": "verify", "name": decomposed, "image": image_b64(RED)})[0]["match"] is True
+    assert one(handler, {"op": "list"})[0] == {"names": [precomposed]}
+    assert one(handler, {"op": "delete", "name": decomposed})[0] == {"name": precomposed, "deleted": 2}
+
+
+@pytest.mark.parametrize("name,problem", [
+    ("ali\u200bce", "invisible format character (U+200B)"),  # zero-width space
+    ("ali\u200dce", "invisible format character (U+200D)"),  # zero-width joiner (emoji sequences too)
+    ("\u202eecila", "invisible format character (U+202E)"),  # right-to-left override
+    ("\ufeffalice", "invisible format character (U+FEFF)"),  # byte order mark
+    ("alice\u2066", "invisible format character (U+2066)"),  # left-to-right isolate
+    ("ali\ue000ce", "private-use character (U+E000)"),
+    ("ali\U000e0001ce", "invisible format character (U+E0001)"),  # language tag
+    ("ali\u0378ce", "unassigned code point (U+0378)"),
+    ("ali\u2028ce", "line separator (U+2028)"),
+    ("ali\u2029ce", "paragraph separator (U+2029)"),
+    ("ali\x85ce", "control characters"),
+    ("al\tice", "control characters"),
+])
+def test_invisible_characters_in_names_are_refused(handler, name, problem):
+    for op in ("enroll", "verify", "delete"):
+        answer, status = one(handler, {"op": op, "name": name, "image": image_b64(RED)})
+        assert status == 400 and answer["error"].startswith("'name' contains") and problem in answer["error"]
+    assert handler.embed_calls == []
 
 
 def test_a_json_string_body_is_parsed(handler):
@@ -256,7 +290,7 @@ def test_gallery_path_env_wins_else_config_else_model_dir(model_dir, tmp_path, m
         h = new_handler(model_dir)
     assert h.gallery.path == model_dir / "gallery.sqlite"
     assert "not persistent" in caplog.text
-    assert h.max_bytes == 10_000_000 and h.max_pixels == 40_000_000 and h.max_name_chars == 64
+    assert h.max_bytes == 10_000_000 and h.max_pixels == 24_000_000 and h.max_name_chars == 64
 
 
 def test_operations_are_counted(handler):
@@ -290,3 +324,27 @@ def test_a_name_deleted_earlier_in_the_batch(handler):
 def test_a_name_enrolled_earlier_in_the_batch_can_be_verified(handler):
     answers, statuses = run(handler, [enroll("lou", RED), {"op": "verify", "name": "lou", "image": image_b64(RED)}])
     assert statuses == {} and answers[1]["match"] is True
+
+
+def test_images_are_resized_to_the_network_input_in_parse(handler):
+    """The batch holds input_size squares, whatever the photo's size (here a 3000 x 2000 JPEG)."""
+    buf = io.BytesIO()
+    Image.new("RGB", (3000, 2000), RED).save(buf, format="JPEG")
+    item = handler.parse({"op": "compare", "image_a": base64.b64encode(buf.getvalue()).decode(),
+                          "image_b": image_b64(BLUE, "PNG", (10, 700))}, "application/json")
+    assert [im.size for im in item["images"]] == [(32, 32), (32, 32)]
+
+
+def test_parse_raises_only_client_errors(handler):
+    images = [image_b64(RED), image_b64(BLUE, "PNG"), "data:", "data:image/png;base64," + image_b64(GREEN, "PNG"),
+              gif_b64(), image_b64(RED)[:200]]
+    fields = {"op": list(IMAGE_FIELDS), "name": ["alice", "Jose\u0301", " bob ", "", "\u200b"], "image": images,
+              "image_a": images, "image_b": images}
+    parsed = 0
+    for body, content_type in fuzz.bodies(np.random.default_rng(17), fields, 600):
+        try:
+            handler.parse(body, content_type)
+            parsed += 1
+        except ClientError as err:
+            assert err.status in (400, 413) and len(err.message) < 400
+    assert parsed > 10  # the success path is fuzzed too
