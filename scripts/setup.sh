@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Idempotent set-up on a fresh Debian machine, as root: system packages, then the project's venv.
 #   bash scripts/setup.sh
-# Installs: a Java runtime (TorchServe), Prometheus + Pushgateway, speech synthesisers (espeak-ng, flite,
-# Festival) for the trigger-word data, and .venv with dlzoo and its deps (Kokoro-82M, a neural voice, among them).
+# Installs: a Java runtime (TorchServe), Prometheus + Pushgateway, nginx (the deploy proxy), speech synthesisers
+# (espeak-ng, flite, Festival) for the trigger-word data, and .venv with dlzoo and its deps (Kokoro-82M, a neural
+# voice, among them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,7 @@ command -v java >/dev/null || need_apt+=(default-jre-headless)
 command -v prometheus >/dev/null || need_apt+=(prometheus)
 command -v prometheus-pushgateway >/dev/null || need_apt+=(prometheus-pushgateway)
 command -v curl >/dev/null || need_apt+=(curl)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_apt+=(nginx-light)   # deploy/nginx, tested in front of TorchServe
 command -v git >/dev/null || need_apt+=(git)
 [ -d /usr/share/doc/opencv-doc/examples/data ] || need_apt+=(opencv-doc)   # real photos: detection backgrounds
 command -v espeak-ng >/dev/null || need_apt+=(espeak-ng)   # voices for the trigger-word data
