@@ -30,7 +30,7 @@ import requests
 from pipelines import registry
 from pipelines.params import load_params
 from pipelines.serving.package import package
-from pipelines.serving.server import Server, free_port
+from pipelines.serving.server import Server, on_free_ports
 from services.base import BaseHandler
 from services.mock_context import MockContext
 
@@ -95,8 +95,7 @@ def direct_latency(service: str, mar: Path, examples: list, n: int) -> dict:
 
 
 def start(params: dict, store: Path, run_dir: Path) -> Server:
-    ports = {k: free_port() for k in ("inference_port", "management_port", "metrics_port", "exporter_port")}
-    server = Server.from_params(params, store=str(store), run_dir=str(run_dir), worker_port=free_port(), **ports)
+    server = on_free_ports(params, store, run_dir)
     server.start()
     return server
 

@@ -56,7 +56,7 @@ register(ModelSpec(
     headline="test.exact_match",
     course_figure="n/a: the notebook loads pretrained weights and reports no held-out score",
     service="translation",
-    also=("unseen_formats.exact_match", "test.bleu"),
+    also=("unseen_formats.exact_match", "test.bleu", "not_dates.refusal_rate"),
 ))
 register(ModelSpec(
     name="detection",

@@ -34,6 +34,8 @@ def b64(path: Path) -> str:
 def translation(post) -> None:
     for text in ("3 May 1979", "tuesday 5 april 2016", "03.05.79", "MAY 3 1979", "the 21st of June, 2001"):
         show(repr(text), post(json={"text": text}))
+    for text in ("hello world", "31 February 2020"):  # refused: 422 with the reason
+        show(repr(text), post(json={"text": text}))
     show('{"text": ""}', post(json={"text": ""}))
 
 

@@ -1,10 +1,18 @@
-"""Translation service: ``POST /predictions/translation`` -> ISO date.
+"""Translation service: ``POST /predictions/translation`` -> ISO date, or a refusal.
 
     curl -H "Authorization: Bearer $(dlzoo serve token)" -H "Content-Type: application/json" \
          -d '{"text": "3 May 1979"}' http://127.0.0.1:8080/predictions/translation
-    -> {"translation": "1979-05-03", "score": -0.0004, "beam_size": 3, "truncated": false}
+    -> 200 {"translation": "1979-05-03", "score": -0.0004, "beam_size": 3, "truncated": false}
+    -d '{"text": "31 February 2020"}'
+    -> 422 {"error": "not a date", "reason": "2020-02-31 is not a calendar date: February 2020 has 29 days",
+            "text": "31 February 2020"}
 
 Body: JSON ``{"text": str, "beam_size": int (optional)}`` or a ``text/plain`` body.
+
+A text the model does not read as a date is refused with ``422 {"error": "not a date", "reason": str,
+"text": <the input>}``; ``reason`` is one of "the model reads no date in it", "<YYYY-MM-DD> is not a
+calendar date: ..." or "no confident reading: ..." (a score below the threshold chosen on dev, read from
+the model's meta). The decision is ``pipelines.tasks.translation.read_dates``, as in evaluation.
 """
 
 from __future__ import annotations
@@ -13,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from services.base import BaseHandler, ClientError, json_object
+
+NOT_A_DATE = "not a date"
 
 
 class TranslationHandler(BaseHandler):
@@ -23,6 +33,7 @@ class TranslationHandler(BaseHandler):
 
         super().load(model_dir)
         self.codec = Codec(self.bundle["meta"], self.model.cfg.tx)
+        self.threshold = self.bundle["meta"].get("threshold")  # None (no score test) for a model without one
         decode = self.config.get("decode", {})
         self.beam_size = int(decode.get("beam_size", 3))
         self.length_norm = float(decode.get("length_norm", 0.7))
@@ -53,15 +64,20 @@ class TranslationHandler(BaseHandler):
             raise ClientError(f"'text' is {len(text)} characters long; the limit is {self.max_chars}")
         return text, beam
 
-    def predict(self, items: list[tuple[str, int]]) -> list[dict]:
+    def predict(self, items: list[tuple[str, int]]) -> list[dict | ClientError]:
         from pipelines.data.dates import normalize
-        from pipelines.tasks.translation import translate
+        from pipelines.tasks.translation import read_dates
 
-        answers: list[dict] = [{} for _ in items]
+        answers: list[dict | ClientError] = [{} for _ in items]
         for beam in sorted({b for _, b in items}):  # one batched decode per beam width
             idx = [i for i, (_, b) in enumerate(items) if b == beam]
-            outs = translate(self.model, self.codec, [items[i][0] for i in idx], beam, self.length_norm)
-            for i, (translation, score) in zip(idx, outs, strict=True):
-                answers[i] = {"translation": translation, "score": round(score, 6), "beam_size": beam,
-                              "truncated": len(normalize(items[i][0])) > self.codec.tx}
+            readings = read_dates(self.model, self.codec, [items[i][0] for i in idx], beam, self.length_norm,
+                                  self.threshold)
+            for i, reading in zip(idx, readings, strict=True):
+                text = items[i][0]
+                if reading.date is None:
+                    answers[i] = ClientError(NOT_A_DATE, 422, reason=reading.refusal, text=text)
+                else:
+                    answers[i] = {"translation": reading.date, "score": round(reading.score, 6), "beam_size": beam,
+                                  "truncated": len(normalize(text)) > self.codec.tx}
         return answers

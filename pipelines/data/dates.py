@@ -8,6 +8,11 @@ of several babel locales (short/medium/long/full), and the ways people write dat
 (ordinals, weekdays, abbreviations, ISO, compact). A few families never reach train/dev/test; they
 form the ``unseen_formats`` split, which measures generalisation to formats the model never saw.
 
+Strings that are not dates (pipelines/data/not_dates.py) are appended to train and dev with an empty
+target (the model learns to answer ``<eos>`` at once: "not a date"); the ``not_dates`` split holds
+kinds and locales of them that never reach train/dev. They come from a random stream of their own, so
+the date rows are the same with or without them.
+
 Conventions that make the task well posed (a slash date is ambiguous otherwise):
 slash-separated numeric dates are month-first (US, as in the course), dot- and dash-separated numeric
 dates are day-first unless they start with a 4-digit year, and two-digit years are 1950-2049.
@@ -15,16 +20,18 @@ dates are day-first unless they start with a 4-digit year, and two-digit years a
 
 from __future__ import annotations
 
+import calendar
 import csv
 import datetime as dt
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from babel.dates import format_date, get_date_format, get_day_names, get_month_names
 
-SPLITS = ("train", "dev", "test", "unseen_formats")
+SPLITS = ("train", "dev", "test", "unseen_formats", "not_dates")
 HEADER = ("source", "target", "family")
 
 # The course's `nmt_utils.FORMATS` (en_US), written with explicit year tokens.
@@ -102,6 +109,24 @@ class Example:
 def normalize(text: str) -> str:
     """The one input normalisation, shared by training, evaluation and the service."""
     return " ".join(text.lower().split())
+
+
+def calendar_error(iso: str) -> str | None:
+    """Why ``iso`` is not a date of the calendar, e.g. '2020-02-31 is not a calendar date: February 2020
+    has 29 days'; None when it is one (``YYYY-MM-DD``, year 1-9999)."""
+    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", iso)
+    if not match:
+        return f"{iso!r} is not of the form YYYY-MM-DD"
+    year, month, day = (int(g) for g in match.groups())
+    if not 1 <= month <= 12:
+        return f"{iso} is not a calendar date: there is no month {month}"
+    if year == 0 or day == 0:
+        return f"{iso} is not a calendar date: there is no {'year' if year == 0 else 'day'} 0"
+    days = calendar.monthrange(year, month)[1]
+    if day > days:
+        name = get_month_names("wide", locale="en")[month]
+        return f"{iso} is not a calendar date: {name} {year} has {days} days"
+    return None
 
 
 _UNITS = ["", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth"]
@@ -197,8 +222,11 @@ def _take_unique(stream: Iterator[Example], n: int, taken: set[str]) -> list[Exa
 
 
 def generate(params: dict, seed: int | None = None) -> dict[str, list[Example]]:
-    """All four splits, deterministic from ``seed`` (default ``params['seed']``)."""
-    rng = random.Random(params["seed"] if seed is None else seed)
+    """All five splits, deterministic from ``seed`` (default ``params['seed']``)."""
+    from pipelines.data import not_dates  # imported here: it imports this module
+
+    seed = params["seed"] if seed is None else seed
+    rng = random.Random(seed)
     start = dt.date.fromisoformat(str(params["start"]))
     end = dt.date.fromisoformat(str(params["end"]))
     seen, unseen = family_tables(params)
@@ -206,7 +234,21 @@ def generate(params: dict, seed: int | None = None) -> dict[str, list[Example]]:
     stream = _stream(seen, rng, start, end)
     splits = {name: _take_unique(stream, params[f"n_{name}"], taken) for name in ("train", "dev", "test")}
     splits["unseen_formats"] = _take_unique(_stream(unseen, rng, start, end), params["n_unseen"], taken)
+
+    # Streams of their own: the date rows above, and the held-out split, stay the same whatever the others draw.
+    seen_kinds, held_kinds = not_dates.kind_tables(params)
+    negatives = _not_dates(not_dates.stream(seen_kinds, random.Random(f"not_dates:{seed}"), params["locales"], seen))
+    for name in ("train", "dev"):
+        splits[name] += _take_unique(negatives, params[f"n_{name}_not_dates"], taken)
+    held_out = not_dates.stream(held_kinds, random.Random(f"not_dates:held_out:{seed}"), params["locales"], seen)
+    splits["not_dates"] = _take_unique(_not_dates(held_out), params["n_not_dates"], taken)
     return splits
+
+
+def _not_dates(stream: Iterator[tuple[str, str]]) -> Iterator[Example]:
+    for text, family in stream:
+        if normalize(text):
+            yield Example(normalize(text), "", family)
 
 
 def write_tsv(path: Path, examples: list[Example]) -> None:
@@ -218,7 +260,7 @@ def write_tsv(path: Path, examples: list[Example]) -> None:
 
 
 def read_tsv(path: Path) -> list[Example]:
-    """Read ``source<TAB>target[<TAB>family]`` pairs; a header row is optional."""
+    """Read ``source<TAB>target[<TAB>family]`` pairs (an empty target: not a date); a header row is optional."""
     if not path.is_file():
         raise FileNotFoundError(f"translation data: {path} does not exist")
     examples = []

@@ -8,6 +8,11 @@ LSTM, whose state gives a softmax over output characters.
 One addition, kept switchable (``feed_previous``): the post-attention LSTM also sees the previous
 output character, which turns decoding into a real search (greedy or beam, with length
 normalisation). With ``feed_previous: false`` it is exactly the course's model.
+
+Both decoders take an optional transition mask ``allowed[t, prev, next]`` (bool, (L, V, V), L at least
+the steps decoded): at output step ``t`` after token ``prev`` only the tokens ``next`` it allows are
+considered. Scores stay the model's own log-probabilities (the mask removes options, it does not
+renormalise).
 """
 
 from __future__ import annotations
@@ -102,8 +107,15 @@ class Seq2SeqAttention(nn.Module):
             logits.append(step_logits)
         return torch.stack(logits, dim=1)
 
+    @staticmethod
+    def _restrict(logp: torch.Tensor, allowed: torch.Tensor | None, t: int, prev: torch.Tensor) -> torch.Tensor:
+        """``logp`` (N, V) with the tokens ``allowed[t, prev]`` forbids at -inf."""
+        if allowed is None:
+            return logp
+        return logp.masked_fill(~allowed[t][prev], float("-inf"))
+
     @torch.no_grad()
-    def greedy(self, src: torch.Tensor, max_len: int | None = None):
+    def greedy(self, src: torch.Tensor, max_len: int | None = None, allowed: torch.Tensor | None = None):
         """Greedy decoding -> (tokens (B, L), summed log-prob (B,), lengths incl. EOS (B,))."""
         a, a_proj, mask = self.encode(src)
         B = src.size(0)
@@ -113,9 +125,9 @@ class Seq2SeqAttention(nn.Module):
         score = torch.zeros(B, device=src.device)
         lengths = torch.zeros(B, dtype=torch.long, device=src.device)
         tokens = []
-        for _ in range(max_len or self.cfg.ty):
+        for t in range(max_len or self.cfg.ty):
             logits, state, _ = self.step(prev, state, a, a_proj, mask)
-            logp, tok = torch.log_softmax(logits, -1).max(-1)
+            logp, tok = self._restrict(torch.log_softmax(logits, -1), allowed, t, prev).max(-1)
             tok = tok.masked_fill(done, TGT_PAD)
             score += logp.masked_fill(done, 0.0)
             lengths += (~done).long()
@@ -128,7 +140,7 @@ class Seq2SeqAttention(nn.Module):
 
     @torch.no_grad()
     def beam_search(self, src: torch.Tensor, beam_size: int = 3, length_norm: float = 0.7,
-                    max_len: int | None = None):
+                    max_len: int | None = None, allowed: torch.Tensor | None = None):
         """Batched beam search.
 
         Hypotheses are ranked by log P(y) / len(y) ** length_norm (the course's normalisation; 0
@@ -145,9 +157,9 @@ class Seq2SeqAttention(nn.Module):
         finished = torch.zeros(B, k, dtype=torch.bool, device=dev)
         lengths = torch.zeros(B, k, dtype=torch.long, device=dev)
         seqs = torch.zeros(B, k, 0, dtype=torch.long, device=dev)
-        for _ in range(max_len):
+        for t in range(max_len):
             logits, state, _ = self.step(prev, state, a, a_proj, mask)
-            logp = torch.log_softmax(logits, -1).view(B, k, -1)
+            logp = self._restrict(torch.log_softmax(logits, -1), allowed, t, prev).view(B, k, -1)
             V = logp.size(-1)
             # A finished beam may only emit PAD, at no cost.
             pad_only = torch.full_like(logp[0, 0], float("-inf"))

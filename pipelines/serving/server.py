@@ -76,6 +76,13 @@ def _ephemeral_range() -> tuple[int, int]:
         return 32_768, 60_999  # Linux's default
 
 
+def on_free_ports(params: dict, store: str | Path, run_dir: str | Path, **overrides) -> Server:
+    """A (not yet started) server of ``params`` whose ports are all free and distinct: tests and
+    benchmarks that run beside a user's server, or beside each other."""
+    ports = dict(zip(PORT_KEYS, free_ports(len(PORT_KEYS)), strict=True))
+    return Server.from_params(params, store=str(store), run_dir=str(run_dir), **{**ports, **overrides})
+
+
 def tool(name: str) -> str:
     """An executable from PATH, else from this interpreter's bin dir (a venv used without activation)."""
     found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))

@@ -63,12 +63,10 @@ def smoke_project(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def served(smoke_project, tmp_path_factory):
     """TorchServe (token auth on) + the latency exporter serving the smoke archive on free ports."""
-    from pipelines.serving.server import PORT_KEYS, Server, free_ports
+    from pipelines.serving.server import on_free_ports
 
     params = load_params(smoke_project / "params.yaml")
-    ports = dict(zip(PORT_KEYS, free_ports(len(PORT_KEYS)), strict=True))  # chosen together: all distinct
-    server = Server.from_params(params, store=str(smoke_project / "model-store"),
-                                run_dir=str(tmp_path_factory.mktemp("serve")), **ports)
+    server = on_free_ports(params, smoke_project / "model-store", tmp_path_factory.mktemp("serve"))
     server.config_template = ROOT / "deploy" / "torchserve" / "config.properties"
     server.start()
     yield server

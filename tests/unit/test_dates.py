@@ -1,12 +1,15 @@
-"""Data tests for the date-translation dataset: determinism, splits, formats, the TSV format."""
+"""Data tests for the date-translation dataset: determinism, splits, formats, the TSV format, the
+strings that are not dates (held-out kinds and locales stay out of train/dev) and the calendar check."""
 
 import datetime as dt
 
 import pytest
 
+from pipelines.data import not_dates
 from pipelines.data.dates import (
     COURSE_FAMILIES,
     SPLITS,
+    calendar_error,
     generate,
     ordinal,
     read_tsv,
@@ -39,13 +42,87 @@ def test_splits_are_disjoint_and_unseen_families_stay_out(smoke_params):
         assert not {ex.family for ex in splits[split]} & unseen
     assert {ex.family for ex in splits["unseen_formats"]} <= unseen
     assert {len(splits[s]) for s in ("test", "unseen_formats")} == {params["n_test"]}
+    assert len(splits["not_dates"]) == params["n_not_dates"]
 
 
-def test_targets_are_the_iso_dates():
-    for ex in generate({"seed": 3, "start": "1950-01-01", "end": "2049-12-31", "n_train": 300, "n_dev": 0,
-                        "n_test": 0, "n_unseen": 10, "unseen_families": ["rfc2822"], "locales": ["de_DE"]})["train"]:
+def test_targets_are_the_iso_dates(smoke_params):
+    params = dict(smoke_params["data_translation"], seed=3, n_train=300, locales=["de_DE"])
+    dates = [ex for ex in generate(params)["train"] if ex.target]
+    assert len(dates) == 300
+    for ex in dates:
         dt.date.fromisoformat(ex.target)
         assert ex.source == ex.source.lower().strip()
+
+
+def test_not_dates_are_appended_with_an_empty_target_and_leave_the_dates_unchanged(smoke_params):
+    params = smoke_params["data_translation"]
+    with_neg = generate(params)
+    without = generate(dict(params, n_train_not_dates=0, n_dev_not_dates=0, n_not_dates=0))
+    for split in ("train", "dev"):
+        n = params[f"n_{split}"]
+        assert with_neg[split][:n] == without[split]
+        negatives = with_neg[split][n:]
+        assert len(negatives) == params[f"n_{split}_not_dates"]
+        assert all(ex.target == "" and ex.family.startswith("not_date:") for ex in negatives)
+    assert with_neg["test"] == without["test"] and with_neg["unseen_formats"] == without["unseen_formats"]
+    assert all(ex.target == "" for ex in with_neg["not_dates"])
+
+
+def _kind_and_locale(family: str) -> tuple[str, str | None]:
+    kind, _, locale = family.removeprefix("not_date:").partition("@")
+    return kind, locale or None
+
+
+def test_held_out_kinds_and_locales_never_reach_train_or_dev(smoke_params):
+    params = dict(smoke_params["data_translation"], n_train_not_dates=2000, n_dev_not_dates=200, n_not_dates=1000)
+    splits = generate(params)
+    held_kinds, held_locales = set(params["held_out_not_date_kinds"]), set(params["held_out_not_date_locales"])
+    seen = [_kind_and_locale(ex.family) for s in ("train", "dev") for ex in splits[s] if not ex.target]
+    assert not {k for k, _ in seen} & held_kinds
+    assert not {loc for _, loc in seen} & held_locales
+    assert {k for k, _ in seen} == set(not_dates.KINDS) - held_kinds  # every other kind is trained on
+    for kind, locale in map(_kind_and_locale, (ex.family for ex in splits["not_dates"])):
+        assert kind in held_kinds or (kind in not_dates.TEXT_KINDS and locale in held_locales)
+
+
+def test_no_string_that_is_not_a_date_reads_as_an_all_digit_date(smoke_params):
+    params = dict(smoke_params["data_translation"], n_train_not_dates=3000)
+    for ex in generate(params)["train"]:
+        if not ex.target:
+            assert not not_dates.is_numeric_date(ex.source), ex
+    assert not_dates.is_numeric_date("25.12.47") and not_dates.is_numeric_date("19790503")
+    assert not not_dates.is_numeric_date("2024-13-01") and not not_dates.is_numeric_date("v25.12.47")
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"held_out_not_date_kinds": ["no_such_kind"]}, "no_such_kind"),
+    ({"held_out_not_date_kinds": ["sentence"]}, "by locale"),
+    ({"held_out_not_date_locales": ["en_US"]}, "share"),
+])
+def test_bad_not_date_params_are_rejected(smoke_params, change, message):
+    with pytest.raises(ValueError, match=message):
+        generate(dict(smoke_params["data_translation"], **change))
+
+
+@pytest.mark.parametrize("iso,reason", [
+    ("2020-02-29", None),  # divisible by 4
+    ("2000-02-29", None),  # divisible by 400
+    ("2021-02-29", "February 2021 has 28 days"),
+    ("1900-02-29", "February 1900 has 28 days"),  # divisible by 100, not by 400
+    ("2020-02-31", "February 2020 has 29 days"),
+    ("2018-04-31", "April 2018 has 30 days"),
+    ("2018-12-31", None),
+    ("2024-13-01", "no month 13"),
+    ("2024-01-00", "no day 0"),
+    ("0000-01-01", "no year 0"),
+    ("2024-1-1", "not of the form YYYY-MM-DD"),
+])
+def test_calendar_check(iso, reason):
+    got = calendar_error(iso)
+    if reason is None:
+        assert got is None
+    else:
+        assert got is not None and reason in got
 
 
 @pytest.mark.parametrize("spec,expected", [
@@ -91,3 +168,16 @@ def test_unknown_unseen_family_is_rejected(smoke_params):
     params = dict(smoke_params["data_translation"], unseen_families=["no_such_family"])
     with pytest.raises(ValueError, match="no_such_family"):
         generate(params)
+
+
+@pytest.mark.parametrize("spec,group,expected", [
+    ("{MMMM} {d}, {yyyy}", "day", "{MMMM} {yyyy}"),
+    ("{MMMM} {d}, {yyyy}", "year", "{MMMM} {d}"),
+    ("the {do} of {MMMM} {yyyy}", "day", "the {MMMM} {yyyy}"),
+    ("{d}.{M}.{yyyy}", "year", "{d}.{M}"),
+    ("babel:es_ES:EEEE, d 'de' MMMM 'de' y", "day", "babel:es_ES:EEEE, MMMM 'de' y"),
+    ("babel:sv_SE:y-MM-dd", "year", "babel:sv_SE:MM-dd"),
+    ("{yyyy}", "day", None),
+])
+def test_a_piece_of_a_date_is_a_training_format_without_one_field(spec, group, expected):
+    assert not_dates.drop_field(spec, group) == expected

@@ -64,10 +64,11 @@ def test_cli_data_writes_tsv(tmp_path):
 def test_scoreboard_lists_models_with_or_without_metrics(tmp_path):
     (tmp_path / "reports" / "translation").mkdir(parents=True)
     (tmp_path / "reports" / "translation" / "metrics.json").write_text(json.dumps(
-        {"test": {"exact_match": 0.995, "bleu": 99.9}, "unseen_formats": {"exact_match": 0.97}}))
+        {"test": {"exact_match": 0.995, "bleu": 99.9}, "unseen_formats": {"exact_match": 0.97},
+         "not_dates": {"refusal_rate": 0.98}}))
     text = write_scoreboard(tmp_path / "sb.md", tmp_path / "reports")
     assert "| translation | C5W3 | test.exact_match |" in text
-    assert "0.9950 (unseen_formats.exact_match 0.9700, test.bleu 99.9000)" in text
+    assert "0.9950 (unseen_formats.exact_match 0.9700, test.bleu 99.9000, not_dates.refusal_rate 0.9800)" in text
     text = write_scoreboard(tmp_path / "sb.md", tmp_path / "none")
     assert "not evaluated" in text
 

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from pipelines.models.seq2seq_attention import BOS, PAD, Seq2SeqAttention, Seq2SeqConfig
+from pipelines.models.seq2seq_attention import BOS, EOS, PAD, Seq2SeqAttention, Seq2SeqConfig
 
 
 @pytest.fixture
@@ -61,3 +61,27 @@ def test_wider_beam_never_finds_a_worse_fixed_length_hypothesis():
     _, greedy_score, _ = net.greedy(src)
     _, beam_score, _ = net.beam_search(src, beam_size=4, length_norm=0.0)
     assert torch.all(beam_score >= greedy_score - 1e-5)
+
+
+def test_decoders_keep_to_the_transition_mask(model):
+    g = torch.Generator().manual_seed(7)
+    allowed = torch.rand(6, 9, 9, generator=g) < 0.3
+    allowed[..., 3] = True  # every (step, previous token) allows at least one token
+    allowed[..., PAD] = False  # so PAD in the output only follows EOS
+    src = batch([4, 8, 6, 5, 7], seed=8)
+    for tokens in (model.greedy(src, allowed=allowed)[0], model.beam_search(src, beam_size=3, allowed=allowed)[0]):
+        for row in tokens.tolist():
+            prev = BOS
+            for t, tok in enumerate(row):
+                if prev == EOS or tok == PAD:
+                    break
+                assert allowed[t, prev, tok], (t, prev, tok)
+                prev = tok
+
+
+def test_the_mask_changes_nothing_when_it_allows_everything(model):
+    src = batch([4, 8, 6], seed=9)
+    everything = torch.ones(6, 9, 9, dtype=torch.bool)
+    assert torch.equal(model.greedy(src)[0], model.greedy(src, allowed=everything)[0])
+    b, m = model.beam_search(src, beam_size=3), model.beam_search(src, beam_size=3, allowed=everything)
+    assert torch.equal(b[0], m[0]) and torch.equal(b[1], m[1])
