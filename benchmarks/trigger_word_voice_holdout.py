@@ -28,7 +28,8 @@ from torch.utils.data import DataLoader
 from pipelines.data.trigger_word import source_voices, voice_of
 from pipelines.params import load_params
 from pipelines.tasks.trigger_word import ClipSet, TriggerWordTask, feature_params, predict_probs, read_split
-from pipelines.training.loop import make_scheduler, seed_everything, train_step
+from pipelines.training.loop import seed_everything, train_step
+from pipelines.training.recipe import make_scheduler
 
 THRESHOLDS = (0.5, 0.9, 0.98)
 

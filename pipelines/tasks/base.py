@@ -18,6 +18,8 @@ class Task(ABC):
     """
 
     name: str
+    # True: training is not the generic mini-batch loop; the loop calls ``fit`` instead (see below).
+    custom_fit: bool = False
 
     def __init__(self, params: dict, meta: dict | None = None):
         self.params = params
@@ -53,6 +55,14 @@ class Task(ABC):
     def validate(self, model: nn.Module, loader, device: torch.device) -> dict[str, float]:
         """Cheap dev metrics reported every epoch (prefix keys with ``dev_``)."""
 
+    def fit(self, session, end_epoch) -> None:
+        """Train without the generic loop (only when ``custom_fit``): optimise an image, run closed-form or
+        numpy reference code. After each epoch call ``end_epoch(metrics, state)`` with ``metrics`` holding
+        at least ``epoch``, ``train_loss`` and ``epoch_seconds``, and ``state`` from
+        ``pipelines.training.loop.checkpoint_state``; ``session.load_checkpoint()`` gives the state to
+        resume from after a crash. ``self.params["train"]`` holds the model's train params."""
+        raise NotImplementedError(f"{type(self).__name__} sets custom_fit but has no fit()")
+
     # -- evaluation ---------------------------------------------------------------------------
     @abstractmethod
     def evaluate(self, model: nn.Module, data_dir: Path) -> tuple[dict[str, dict[str, float]], dict]:
@@ -61,6 +71,11 @@ class Task(ABC):
         Returns (metrics per split, e.g. ``{"test": {"exact_match": ...}}``, for metrics.json;
         details for a human, e.g. per-class scores and example errors, for details.json).
         """
+
+    @staticmethod
+    def unwrap(model: nn.Module) -> nn.Module:
+        """The network itself: DDP (several Ray Train workers) wraps it in ``.module``."""
+        return getattr(model, "module", model)
 
     @staticmethod
     def to_device(batch, device: torch.device):

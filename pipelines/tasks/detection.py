@@ -285,7 +285,7 @@ class DetectionTask(Task):
 
     def _loss_parts(self, model, batch, pred: torch.Tensor | None = None):
         """The YOLO loss and its parts; ``pred``, when given, is the network's output for this batch."""
-        net = getattr(model, "module", model)  # DDP wraps the network
+        net = self.unwrap(model)
         cfg = net.cfg
         pred = model(as_input(batch["images"])) if pred is None else pred
         lp = self.params["loss"]
@@ -301,7 +301,7 @@ class DetectionTask(Task):
     @torch.no_grad()
     def validate(self, model, loader, device):
         """Dev loss and COCO mAP on the letterboxed dev images (boxes in input pixels)."""
-        net = getattr(model, "module", model)
+        net = self.unwrap(model)
         net.eval()
         total, n, preds = 0.0, 0, []
         d = self.params["decode"]

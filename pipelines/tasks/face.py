@@ -229,7 +229,7 @@ class FaceTask(Task):
         emb = model(images)
         loss, _ = triplet_loss(emb, batch["labels"], t["margin"], t["mining"])
         if t.get("id_loss_weight", 0) > 0:
-            net = getattr(model, "module", model)  # DDP wraps the network
+            net = self.unwrap(model)
             loss = loss + t["id_loss_weight"] * cosface_loss(net.identity_logits(emb), batch["labels"],
                                                              t["cosface_scale"], t["cosface_margin"])
         return loss
@@ -237,7 +237,7 @@ class FaceTask(Task):
     @torch.no_grad()
     def validate(self, model, loader, device):
         """Verification on balanced dev pairs of unseen identities; the best threshold goes into meta."""
-        net = getattr(model, "module", model)
+        net = self.unwrap(model)
         emb, labels = embed_set(net, self.dev_set)
         i, j, same = face_metrics.balanced_pairs(labels, self.params["train"]["seed"])
         dist = face_metrics.distances(emb, i, j)

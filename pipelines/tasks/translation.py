@@ -207,7 +207,7 @@ class TranslationTask(Task):
     def validate(self, model, loader, device):
         """Dev loss; the refusal threshold chosen on dev (stored in meta); dev exact match (a refusal is a
         miss), false refusals of dates and refusals of non-dates at that threshold."""
-        net = getattr(model, "module", model)  # DDP wraps the network
+        net = self.unwrap(model)
         net.eval()
         total_loss, n = 0.0, 0
         for batch in loader:

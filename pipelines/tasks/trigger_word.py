@@ -199,7 +199,7 @@ class TriggerWordTask(Task):
         return torch.from_numpy(w)
 
     def loss(self, model, batch):
-        net = getattr(model, "module", model)
+        net = self.unwrap(model)
         spec, lengths = features(batch["audio"], feature_params(self.params))
         if model.training:
             spec = spec_augment(vtlp(spec, float(self.params["augment"].get("vtlp_warp", 0.0))),
@@ -228,7 +228,7 @@ class TriggerWordTask(Task):
     def validate(self, model, loader, device):
         """Dev loss, and event metrics at the threshold chosen on dev (stored in meta): the best recall
         within ``decode.max_false_accepts_per_hour`` (the best F1 when that is null)."""
-        net = getattr(model, "module", model)
+        net = self.unwrap(model)
         net.eval()
         total, n, out = 0.0, 0, []
         feat = feature_params(self.params)

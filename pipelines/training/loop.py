@@ -4,11 +4,16 @@
 runs alone with no Ray at all (``session=LocalSession(...)``), on CPU or CUDA. Every epoch it
 reports metrics and a checkpoint {model, optimizer, scheduler, epoch, params, history}; when a
 checkpoint exists (a retried worker group, or a rerun after a crash) it resumes from it.
+
+The optimizer, its schedule, ``drop_last`` and gradient clipping are the model's ``train`` params
+(``pipelines.training.recipe``). A task whose training is not mini-batch SGD of an ``nn.Module``
+(optimising an image, closed-form or numpy reference code) sets ``custom_fit`` and implements
+``fit(session, end_epoch)``; the loop hands over to it, and it reports the same checkpoints
+(:func:`checkpoint_state`), so the driver writes the same artifacts.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import random
 import time
@@ -20,6 +25,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from pipelines import registry
 from pipelines.training.metrics_push import push_epoch_metrics
+from pipelines.training.recipe import make_optimizer, make_scheduler
 from pipelines.training.session import RaySession, Session
 
 
@@ -30,19 +36,25 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def make_scheduler(optimizer, train_cfg: dict, steps_per_epoch: int):
-    """Linear warm-up then cosine decay to ``min_lr_ratio`` of the peak, stepped every batch."""
-    total = max(1, train_cfg["epochs"] * steps_per_epoch)
-    warmup = min(total - 1, int(train_cfg.get("warmup_epochs", 0) * steps_per_epoch))
-    floor = train_cfg.get("min_lr_ratio", 0.05)
+def checkpoint_state(task, model, epoch: int, history: list[dict], optimizer=None, scheduler=None,
+                     resumed: list[int] | None = None) -> dict:
+    """What a checkpoint (and ``artifacts/<model>/model.pt``) holds, whoever trained the model."""
+    return {
+        "model": task.unwrap(model).state_dict(),
+        "optimizer": optimizer.state_dict() if optimizer is not None else None,
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "epoch": epoch, "params": task.params, "history": history, "resumed_at": resumed or [],
+        "model_name": task.name, "config": task.model_config(), "meta": task.meta,
+    }
 
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = (step - warmup) / max(1, total - warmup)
-        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+def end_epoch(session: Session, config: dict, metrics: dict, state: dict, epochs: int) -> None:
+    """Log one line, push to the Pushgateway (rank 0), report metrics and checkpoint."""
+    session.log(f"epoch {metrics['epoch'] + 1}/{epochs} " +
+                " ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k != "epoch"))
+    if session.world_rank == 0 and config.get("pushgateway"):
+        push_epoch_metrics(config["pushgateway"], config["model"], metrics)
+    session.report(metrics, state if session.world_rank == 0 else None)
 
 
 def train_step(task, model, batch, optimizer, scheduler, clip_grad: float | None = None) -> torch.Tensor:
@@ -71,27 +83,30 @@ def train_loop_per_worker(config: dict, session: Session | None = None) -> None:
     generator = seed_everything(train_cfg["seed"])
 
     task = registry.get(config["model"]).task_class()(params)
+    task.name = config["model"]  # the registered name (one Task class may back several models)
     task.load(Path(config["data_dir"]))
+    if task.custom_fit:
+        task.fit(session, lambda metrics, state: end_epoch(session, config, metrics, state, train_cfg["epochs"]))
+        return
     train_ds, dev_ds = task.datasets()
     model = task.build_model(task.model_config())  # same init on every rank (same seed)
 
     sampler = DistributedSampler(train_ds, session.world_size, session.world_rank, shuffle=True,
                                  seed=train_cfg["seed"]) if session.world_size > 1 else None
     train_loader = DataLoader(train_ds, batch_size=train_cfg["batch_size"], shuffle=sampler is None,
-                              sampler=sampler, collate_fn=task.collate, generator=generator, drop_last=True)
+                              sampler=sampler, collate_fn=task.collate, generator=generator,
+                              drop_last=bool(train_cfg.get("drop_last", True)))
     dev_loader = DataLoader(dev_ds, batch_size=train_cfg.get("eval_batch_size", 512), collate_fn=task.collate)
 
     model = session.prepare_model(model)
     device = session.device
-    optimizer = torch.optim.AdamW(model.parameters(), lr=train_cfg["lr"],
-                                  weight_decay=train_cfg.get("weight_decay", 0.0))
+    optimizer = make_optimizer(model.parameters(), train_cfg)
     scheduler = make_scheduler(optimizer, train_cfg, len(train_loader))
 
     start_epoch, history, resumed = 0, [], []
     state = session.load_checkpoint()
     if state is not None:
-        net = getattr(model, "module", model)
-        net.load_state_dict(state["model"])
+        task.unwrap(model).load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         start_epoch, history = state["epoch"] + 1, state["history"]
@@ -121,15 +136,5 @@ def train_loop_per_worker(config: dict, session: Session | None = None) -> None:
         if session.world_rank == 0:  # only rank 0's metrics are kept: the others skip the dev pass
             metrics.update(task.validate(model, dev_loader, device))
         history.append(metrics)
-        net = getattr(model, "module", model)
-        state = {
-            "model": net.state_dict(), "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(), "epoch": epoch, "params": params,
-            "history": history, "resumed_at": resumed,
-            "model_name": config["model"], "config": task.model_config(), "meta": task.meta,
-        }
-        session.log(f"epoch {epoch + 1}/{train_cfg['epochs']} " +
-                    " ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k != "epoch"))
-        if session.world_rank == 0 and config.get("pushgateway"):
-            push_epoch_metrics(config["pushgateway"], config["model"], metrics)
-        session.report(metrics, state if session.world_rank == 0 else None)
+        end_epoch(session, config, metrics,
+                  checkpoint_state(task, model, epoch, history, optimizer, scheduler, resumed), train_cfg["epochs"])
