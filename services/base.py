@@ -148,10 +148,18 @@ class BaseHandler:
         model_dir = Path(context.system_properties.get("model_dir", "."))
         config_path = model_dir / "service.json"
         self.config = json.loads(config_path.read_text()) if config_path.is_file() else {}
-        torch.set_num_threads(int(self.config.get("threads", 1)))
+        torch.set_num_threads(int(self.setting("threads")))
         self.load(model_dir)
         self.initialized = True
         log.info("dlzoo %s handler ready (model dir %s)", self.service, model_dir)
+
+    def setting(self, key: str):
+        """``service.json``'s ``key``, written by ``dlzoo package`` from ``serve.services.<service>`` (and the
+        model's ``decode``): params.yaml is the one source of every limit, so no default here."""
+        if key not in self.config:
+            raise KeyError(f"service.json of {self.service} has no {key!r}: set serve.services.{self.service}."
+                           f"{key} in params.yaml and repackage (dlzoo package {self.service})")
+        return self.config[key]
 
     def load(self, model_dir: Path) -> None:
         """Load the model from ``model_dir`` (overridden by services that need more than model.pt)."""

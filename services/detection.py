@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 
 from services.base import BaseHandler, ClientError, is_json_body, json_object
-from services.fields import describe
-from services.images import FORMATS, MAX_PIXELS, base64_field, decode_image
+from services.fields import base64_field, describe
+from services.images import FORMATS, decode_image
 
 
 class DetectionHandler(BaseHandler):
@@ -37,16 +37,16 @@ class DetectionHandler(BaseHandler):
     def load(self, model_dir: Path) -> None:
         super().load(model_dir)
         self.categories = list(self.bundle["meta"]["categories"])
-        decode = self.config.get("decode", {})
-        self.score_threshold = float(decode.get("score_threshold", 0.3))
-        self.iou_threshold = float(decode.get("iou_threshold", 0.45))
-        self.max_detections = int(decode.get("max_detections", 100))
+        decode = self.setting("decode")
+        self.score_threshold = float(decode["score_threshold"])
+        self.iou_threshold = float(decode["iou_threshold"])
+        self.max_detections = int(decode["max_detections"])
         from pipelines.tasks.detection import check_input_size
 
         self.input_size = check_input_size(self.model.cfg, decode.get("input_size"))  # a bad config fails the load
-        self.max_detections_limit = int(self.config.get("max_detections", 300))
-        self.max_bytes = int(self.config.get("max_bytes", 20_000_000))
-        self.max_pixels = int(self.config.get("max_pixels", MAX_PIXELS))
+        self.max_detections_limit = int(self.setting("max_detections"))
+        self.max_bytes = int(self.setting("max_bytes"))
+        self.max_pixels = int(self.setting("max_pixels"))
         self.side = max(self.input_size)  # the largest letterbox: what an image is shrunk to
 
     # -- input ------------------------------------------------------------------------------------

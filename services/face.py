@@ -54,9 +54,9 @@ import numpy as np
 from prometheus_client import Counter
 
 from services.base import BaseHandler, ClientError, json_object
-from services.fields import describe
+from services.fields import base64_field, describe
 from services.gallery import Gallery
-from services.images import MAX_PIXELS, base64_field, decode_image
+from services.images import decode_image
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +86,9 @@ class FaceHandler(BaseHandler):
         """Everything but the network: threshold and input size (from ``self.bundle``), limits, the gallery."""
         self.threshold = float(self.bundle["meta"]["threshold"])
         self.input_size = int(self.bundle["config"]["input_size"])
-        self.max_bytes = int(self.config.get("max_bytes", 10_000_000))
-        self.max_pixels = int(self.config.get("max_pixels", MAX_PIXELS))
-        self.max_name_chars = int(self.config.get("max_name_chars", 64))
+        self.max_bytes = int(self.setting("max_bytes"))
+        self.max_pixels = int(self.setting("max_pixels"))
+        self.max_name_chars = int(self.setting("max_name_chars"))
         self.gallery = Gallery(self.gallery_path(model_dir))
         log.info("dlzoo face gallery: %s (%d names)", self.gallery.path, len(self.gallery.names()))
 

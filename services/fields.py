@@ -1,16 +1,21 @@
-"""A client's JSON value named in an error message: short, ASCII and safe to build for any value.
+"""Fields of a client's JSON body: a value named in an error message, a base64 file field decoded.
 
     raise ClientError(f"'chime' must be true or false, got {describe(value)}")
+    raw = base64_field(obj, "image", max_bytes)     # an image or a WAV: base64 or a data: URL
 
-``repr`` is none of these: a 10,000-digit integer raises ValueError, an array nested 10,000 deep raises
-RecursionError, a 10 MB string makes a 10 MB message, and a non-ASCII one breaks TorchServe's status
-line. Numbers and short strings are shown (strings ASCII-escaped and cut); anything else is named by
-its JSON type.
+``describe`` is short, ASCII and safe to build for any value; ``repr`` is none of these: a 10,000-digit
+integer raises ValueError, an array nested 10,000 deep raises RecursionError, a 10 MB string makes a
+10 MB message, and a non-ASCII one breaks TorchServe's status line. Numbers and short strings are shown
+(strings ASCII-escaped and cut); anything else is named by its JSON type.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
+
+from services.base import ClientError
 
 MAX_SHOWN = 40  # characters of a value shown in a message
 
@@ -28,3 +33,20 @@ def describe(value: Any) -> str:
         cut = len(value) > MAX_SHOWN or len(text) > MAX_SHOWN + 2
         return f"{text[:MAX_SHOWN + 1]}...{text[0]}" if cut else text
     return {list: "an array", dict: "an object"}.get(type(value), f"a {type(value).__name__}")
+
+
+def base64_field(obj: dict, key: str, max_bytes: int) -> bytes:
+    """``obj[key]`` (base64, or a ``data:`` URL) decoded, or ClientError naming the field."""
+    data = obj.get(key)
+    if not isinstance(data, str) or not data:
+        raise ClientError(f"'{key}' must be a base64 string of the file")
+    if len(data) > max_bytes * 4 // 3 + 4:
+        raise ClientError(f"'{key}' is larger than {max_bytes} bytes", 413)
+    if data.startswith("data:"):
+        _, comma, data = data.partition(",")
+        if not comma:
+            raise ClientError(f"'{key}' is a data: URL without the comma before its base64 payload")
+    try:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError) as err:  # bad characters, bad padding, non-ASCII text
+        raise ClientError(f"'{key}' is not valid base64: {err}") from err

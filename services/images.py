@@ -14,8 +14,6 @@ full-size decode, and only while it is being parsed.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import io
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -35,23 +33,6 @@ class Picture(NamedTuple):
 
     image: Image.Image  # RGB; smaller than ``size`` when decoded at a reduced scale
     size: tuple[int, int]
-
-
-def base64_field(obj: dict, key: str, max_bytes: int) -> bytes:
-    """``obj[key]`` (base64, or a ``data:`` URL) decoded, or ClientError naming the field."""
-    data = obj.get(key)
-    if not isinstance(data, str) or not data:
-        raise ClientError(f"'{key}' must be a base64 string of the file")
-    if len(data) > max_bytes * 4 // 3 + 4:
-        raise ClientError(f"'{key}' is larger than {max_bytes} bytes", 413)
-    if data.startswith("data:"):
-        _, comma, data = data.partition(",")
-        if not comma:
-            raise ClientError(f"'{key}' is a data: URL without the comma before its base64 payload")
-    try:
-        return base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError) as err:  # bad characters, bad padding, non-ASCII text
-        raise ClientError(f"'{key}' is not valid base64: {err}") from err
 
 
 def decode_image(raw: bytes, formats: tuple[str, ...] = FORMATS, max_bytes: int = 20_000_000,

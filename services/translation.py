@@ -7,7 +7,8 @@
     -> 422 {"error": "not a date", "reason": "2020-02-31 is not a calendar date: February 2020 has 29 days",
             "text": "31 February 2020"}
 
-Body: JSON ``{"text": str, "beam_size": int (optional)}`` or a ``text/plain`` body.
+Body: JSON ``{"text": str, "beam_size": int (optional)}`` (labelled JSON, or any body that opens with ``{``,
+as for every service) or a ``text/plain`` body.
 
 A text the model does not read as a date is refused with ``422 {"error": "not a date", "reason": str,
 "text": <the input>}``; ``reason`` is one of "the model reads no date in it", "<YYYY-MM-DD> is not a
@@ -20,7 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from services.base import BaseHandler, ClientError, json_object
+from services.base import BaseHandler, ClientError, is_json_body, json_object
 
 NOT_A_DATE = "not a date"
 
@@ -34,15 +35,15 @@ class TranslationHandler(BaseHandler):
         super().load(model_dir)
         self.codec = Codec(self.bundle["meta"], self.model.cfg.tx)
         self.threshold = self.bundle["meta"].get("threshold")  # None (no score test) for a model without one
-        decode = self.config.get("decode", {})
-        self.beam_size = int(decode.get("beam_size", 3))
-        self.length_norm = float(decode.get("length_norm", 0.7))
-        self.max_chars = int(self.config.get("max_chars", 256))
-        self.max_beam = int(self.config.get("max_beam_size", 10))
+        decode = self.setting("decode")
+        self.beam_size = int(decode["beam_size"])
+        self.length_norm = float(decode["length_norm"])
+        self.max_chars = int(self.setting("max_chars"))
+        self.max_beam = int(self.setting("max_beam_size"))
 
     def parse(self, body: Any, content_type: str) -> tuple[str, int]:
         beam = self.beam_size
-        if isinstance(body, (dict, list)) or "json" in content_type.lower():
+        if is_json_body(body, content_type):  # the rule of every service: labelled JSON, or a body opening "{"
             obj = json_object(body)
             text = obj.get("text")
             if "beam_size" in obj:

@@ -23,8 +23,7 @@ import numpy as np
 from prometheus_client import Counter
 
 from services.base import BaseHandler, ClientError, is_json_body, json_object
-from services.fields import describe
-from services.images import base64_field
+from services.fields import base64_field, describe
 
 AUDIO_SECONDS = Counter("dlzoo_audio_seconds", "Seconds of audio processed", ["service"])
 ACTIVATIONS = Counter("dlzoo_activations", "Trigger words detected", ["service"])
@@ -60,8 +59,8 @@ class TriggerWordHandler(BaseHandler):
         self.features = feature_params(params)
         self.threshold = float(self.bundle["meta"]["threshold"])
         self.min_gap_s = float(params["decode"]["min_gap_s"])
-        self.max_seconds = float(self.config.get("max_seconds", 60))
-        self.max_bytes = int(self.config.get("max_bytes", 12_000_000))
+        self.max_seconds = float(self.setting("max_seconds"))
+        self.max_bytes = int(self.setting("max_bytes"))
         self.min_samples = self.shortest_input()
         self.min_seconds = self.min_samples / self.features["sample_rate"]
 

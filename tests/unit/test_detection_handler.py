@@ -148,15 +148,19 @@ def test_a_data_url_without_a_comma_is_a_400_naming_the_field(handler, tiny_dete
 
 
 @pytest.fixture(scope="module")
-def default_handler(tiny_detection_dir, tmp_path_factory):
-    """A handler whose service.json leaves the input limits to the handler's defaults."""
-    out = tmp_path_factory.mktemp("detection_defaults")
-    (out / "model.pt").symlink_to(tiny_detection_dir / "model.pt")
-    config = json.loads((tiny_detection_dir / "service.json").read_text())
-    (out / "service.json").write_text(json.dumps({k: v for k, v in config.items() if k != "max_pixels"}))
+def default_handler(tiny_detection_dir):
+    """A handler with params.yaml's limits (service.json is written from serve.services.detection)."""
     h = DetectionHandler()
-    h.initialize(MockContext(out))
+    h.initialize(MockContext(tiny_detection_dir))
     return h
+
+
+def test_a_limit_missing_from_service_json_fails_the_load_naming_the_param(tiny_detection_dir, tmp_path):
+    (tmp_path / "model.pt").symlink_to(tiny_detection_dir / "model.pt")
+    config = json.loads((tiny_detection_dir / "service.json").read_text())
+    (tmp_path / "service.json").write_text(json.dumps({k: v for k, v in config.items() if k != "max_pixels"}))
+    with pytest.raises(KeyError, match=r"serve\.services\.detection\.max_pixels"):
+        DetectionHandler().initialize(MockContext(tmp_path))
 
 
 def jpeg_claiming(width, height):

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from pipelines.serving.package import service_config
 from services.base import ClientError
 from services.face import FACE_OPERATIONS, IMAGE_FIELDS, FaceHandler
 from services.mock_context import MockContext
@@ -41,12 +42,12 @@ class FakeFaceHandler(FaceHandler):
 
 
 @pytest.fixture
-def model_dir(tmp_path, monkeypatch):
+def model_dir(tmp_path, monkeypatch, smoke_params):
     monkeypatch.delenv("DLZOO_FACE_GALLERY", raising=False)
     out = tmp_path / "model"
     out.mkdir()
-    (out / "service.json").write_text(json.dumps({"service": "face", "gallery": str(tmp_path / "g" / "g.sqlite"),
-                                                  "threads": 1}))
+    (out / "service.json").write_text(json.dumps({**service_config("face", smoke_params),
+                                                  "gallery": str(tmp_path / "g" / "g.sqlite")}))
     return out
 
 
@@ -285,12 +286,13 @@ def test_gallery_path_env_wins_else_config_else_model_dir(model_dir, tmp_path, m
     h = new_handler(model_dir)
     assert h.gallery.path == tmp_path / "env" / "faces.sqlite" and (tmp_path / "env").is_dir()
     monkeypatch.delenv("DLZOO_FACE_GALLERY")
-    (model_dir / "service.json").write_text(json.dumps({"service": "face"}))
+    config = json.loads((model_dir / "service.json").read_text())
+    (model_dir / "service.json").write_text(json.dumps({k: v for k, v in config.items() if k != "gallery"}))
     with caplog.at_level(logging.WARNING, logger="services.face"):
         h = new_handler(model_dir)
     assert h.gallery.path == model_dir / "gallery.sqlite"
     assert "not persistent" in caplog.text
-    assert h.max_bytes == 10_000_000 and h.max_pixels == 24_000_000 and h.max_name_chars == 64
+    assert h.max_bytes == 10_000_000 and h.max_pixels == 24_000_000 and h.max_name_chars == 64  # params.yaml's
 
 
 def test_operations_are_counted(handler):

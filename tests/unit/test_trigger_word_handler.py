@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from pipelines.data.audio import encode_wav
+from pipelines.serving.package import service_config
 from pipelines.tasks.trigger_word import TriggerWordTask
 from services.base import ClientError
 from services.mock_context import MockContext
@@ -27,7 +28,7 @@ def handler(tmp_path_factory, smoke_params):
     out = tmp_path_factory.mktemp("tw_handler")
     torch.save({"model_name": "trigger_word", "config": config, "meta": task.meta, "state_dict": model.state_dict(),
                 "params": smoke_params["trigger_word"], "run": "test"}, out / "model.pt")
-    (out / "service.json").write_text(json.dumps({"service": "trigger_word", "max_seconds": 60, "threads": 1}))
+    (out / "service.json").write_text(json.dumps(service_config("trigger_word", smoke_params)))
     h = TriggerWordHandler()
     h.initialize(MockContext(out))
     return h
