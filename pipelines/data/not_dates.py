@@ -125,6 +125,18 @@ def name(d: Draw) -> str:
     return d.fake.name()
 
 
+def seeded_faker(locale: str, seed: int) -> Faker:
+    """A Faker whose draws depend on ``seed`` alone. faker's it_IT ``city()`` picks from ``list({...})``, whose
+    order follows the process's string hashing (PYTHONHASHSEED): the same seed gave other cities in another
+    process. Every provider's ``cities`` list is put in sorted order first."""
+    fake = Faker(locale)
+    for provider in fake.providers:
+        if isinstance(getattr(provider, "cities", None), list):
+            provider.cities = sorted(provider.cities)
+    fake.seed_instance(seed)
+    return fake
+
+
 def street(d: Draw) -> str:
     return d.rng.choice([d.fake.street_address, d.fake.city, d.fake.address])()
 
@@ -382,8 +394,7 @@ def stream(generators: list[tuple[str, list[str]]], rng: random.Random, date_loc
         kind, locales = rng.choice(generators)
         loc = rng.choice(locales)
         if loc not in fakers:
-            fakers[loc] = Faker(loc)
-            fakers[loc].seed_instance(rng.getrandbits(32))
+            fakers[loc] = seeded_faker(loc, rng.getrandbits(32))
         text = KINDS[kind](Draw(rng, fakers[loc], date_locales, specs))
         if is_numeric_date(text.strip()):  # e.g. a phone number that happens to read as a date
             continue

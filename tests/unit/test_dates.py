@@ -17,6 +17,7 @@ from pipelines.data.dates import (
     word_ordinal,
     write_dataset,
 )
+from tests.conftest import ROOT
 
 
 def test_same_seed_same_files_other_seed_other_data(smoke_params, tmp_path):
@@ -181,3 +182,24 @@ def test_unknown_unseen_family_is_rejected(smoke_params):
 ])
 def test_a_piece_of_a_date_is_a_training_format_without_one_field(spec, group, expected):
     assert not_dates.drop_field(spec, group) == expected
+
+
+def test_the_same_seed_writes_the_same_bytes_whatever_the_hash_seed(tmp_path):
+    """Python salts string hashes per process: any set order in the generator (faker's it_IT cities were one)
+    would change the data between two runs of `dvc repro`."""
+    import hashlib
+    import os
+    import subprocess
+    import sys
+
+    code = ("import hashlib, sys; from pathlib import Path; from pipelines.data.dates import write_dataset; "
+            "from pipelines.params import load_params; "
+            "p = load_params('params.yaml', profile='smoke')['data_translation']; out = Path(sys.argv[1]); "
+            "write_dataset(p, out, None)")
+    digests = []
+    for hash_seed in ("1", "2"):
+        out = tmp_path / hash_seed
+        subprocess.run([sys.executable, "-c", code, str(out)], check=True, cwd=ROOT,
+                       env={**os.environ, "PYTHONHASHSEED": hash_seed})
+        digests.append({f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted(out.iterdir())})
+    assert digests[0] == digests[1] and "not_dates.tsv" in digests[0]
