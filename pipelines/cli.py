@@ -1,6 +1,7 @@
 """The ``dlzoo`` command line: every pipeline step, each reading its defaults from params.yaml.
 
     dlzoo list                                  # the course map
+    dlzoo pipeline [--check]                    # dvc.yaml, derived from the registry
     dlzoo data translation                      # generate a dataset
     dlzoo train translation [--workers 2]       # Ray Train
     dlzoo evaluate translation [--data DIR]     # held-out metrics
@@ -72,6 +73,23 @@ def params_show(ctx: click.Context) -> None:
     click.echo(yaml.safe_dump(_params(ctx), sort_keys=False))
 
 
+@cli.command("pipeline")
+@click.option("--check", is_flag=True, help="Only compare: exit 1 when dvc.yaml is not what the registry gives.")
+@click.pass_context
+def pipeline_cmd(ctx: click.Context, check: bool) -> None:
+    """Write dvc.yaml from the registry: every model's stages, their params and their code's import closure."""
+    from pipelines import pipeline
+
+    if check:
+        problems = pipeline.check(_params(ctx))
+        if problems:
+            raise CliError("dvc.yaml is out of date (run `dlzoo pipeline`): " + "; ".join(problems))
+        click.echo("dvc.yaml is up to date")
+        return
+    changed = pipeline.write(_params(ctx))
+    click.echo(f"{'wrote' if changed else 'unchanged:'} {pipeline.DVC_YAML.name}")
+
+
 @cli.command("data")
 @click.argument("dataset")
 @click.option("--seed", type=int, default=None, help="Random seed (default: the dataset's params seed).")
@@ -86,11 +104,10 @@ def params_show(ctx: click.Context) -> None:
 @click.pass_context
 def data_cmd(ctx: click.Context, dataset: str, seed: int | None, out: str | None, **folders) -> None:
     """Generate DATASET deterministically from its seed, in its standard format."""
-    from pipelines.data import DATASETS
-
-    if dataset not in DATASETS:
-        raise CliError(f"unknown dataset {dataset!r}; known: {', '.join(sorted(DATASETS))}")
-    spec = DATASETS[dataset]
+    try:
+        spec = registry.dataset(dataset)
+    except KeyError as err:
+        raise CliError(str(err.args[0])) from err
     params = section(_params(ctx), spec.params_section)
     for key, folder in folders.items():
         if folder is None:
@@ -113,9 +130,7 @@ def _model(name: str) -> registry.ModelSpec:
 
 
 def _data_dir(params: dict, spec: registry.ModelSpec) -> Path:
-    from pipelines.data import DATASETS
-
-    return Path(section(params, DATASETS[spec.dataset].params_section)["out"])
+    return Path(section(params, registry.dataset(spec.dataset).params_section)["out"])
 
 
 @cli.command("train")

@@ -1,13 +1,42 @@
-"""Every course model, registered once. ``dlzoo list`` prints this as the course map.
+"""Every course model and dataset, declared once. ``dlzoo list`` prints the course map from it, and
+``dlzoo pipeline`` derives ``dvc.yaml`` from it (``pipelines/pipeline.py``).
 
 A spec names the task class (dotted path, imported lazily so ``dlzoo list`` stays instant) that
-holds the model's data loading, builder, loss and evaluation.
+holds the model's data loading, builder, loss and evaluation, the params keys each stage reads, and
+the training curves to plot. Adding a model: its dataset (if new), its spec, its params section.
 """
 
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    params_section: str  # its section of params.yaml (``out`` there is where it is written)
+    writer: str  # "module:function(params, out, seed) -> summary"
+    description: str
+
+    @property
+    def module(self) -> str:
+        return self.writer.split(":")[0]
+
+    def write(self, params: dict, out: Path, seed: int | None = None):
+        module, fn = self.writer.split(":")
+        return getattr(importlib.import_module(module), fn)(params, Path(out), seed)
+
+
+DATASETS: dict[str, DatasetSpec] = {}
+
+
+def register_dataset(spec: DatasetSpec) -> DatasetSpec:
+    if spec.name in DATASETS:
+        raise ValueError(f"dataset {spec.name!r} registered twice")
+    DATASETS[spec.name] = spec
+    return spec
 
 
 @dataclass(frozen=True)
@@ -21,6 +50,13 @@ class ModelSpec:
     course_figure: str  # the course's own number for that metric, with its source
     service: str | None = None  # the TorchServe service it backs
     also: tuple[str, ...] = ()  # further metric keys the scoreboard lists beside the headline
+    train_params: tuple[str, ...] = ("model", "train")  # keys of its params section that training reads
+    evaluate_params: tuple[str, ...] = ()  # ... and evaluation
+    plots: tuple[str, ...] = ("train_loss",)  # history.csv columns of its training curves
+
+    @property
+    def task_module(self) -> str:
+        return self.task.split(":")[0]
 
     def task_class(self):
         module, cls = self.task.split(":")
@@ -47,6 +83,23 @@ def services() -> dict[str, ModelSpec]:
     return {spec.service: spec for spec in MODELS.values() if spec.service}
 
 
+def dataset(name: str) -> DatasetSpec:
+    if name not in DATASETS:
+        raise KeyError(f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))}")
+    return DATASETS[name]
+
+
+register_dataset(DatasetSpec("translation", "data_translation", "pipelines.data.dates:write_dataset",
+                             "human-readable dates -> ISO 8601, TSV pairs (faker/babel formats), and non-dates"))
+register_dataset(DatasetSpec("detection", "data_detection", "pipelines.data.detection:write_dataset",
+                             "street objects drawn on real photos (opencv-doc), COCO JSON + JPEG"))
+register_dataset(DatasetSpec("face", "data_face", "pipelines.data.faces:write_dataset",
+                             "synthetic face identities, one folder per identity; dev/test identities unseen"))
+register_dataset(DatasetSpec("trigger_word", "data_trigger_word", "pipelines.data.trigger_word:write_dataset",
+                             "10 s clips with 'activate' (espeak-ng/flite/Festival/Kokoro voices) over noise, "
+                             "WAV + JSON"))
+
+
 register(ModelSpec(
     name="translation",
     course="C5W3",
@@ -57,6 +110,9 @@ register(ModelSpec(
     course_figure="n/a: the notebook loads pretrained weights and reports no held-out score",
     service="translation",
     also=("unseen_formats.exact_match", "test.bleu", "not_dates.refusal_rate"),
+    train_params=("model", "train", "decode"),  # the refusal threshold is chosen on dev in training
+    evaluate_params=("decode",),
+    plots=("train_loss", "dev_loss", "dev_exact_match"),
 ))
 register(ModelSpec(
     name="detection",
@@ -68,6 +124,10 @@ register(ModelSpec(
     course_figure="n/a: the notebook runs pretrained YOLOv2 weights on a few images and reports no mAP",
     service="detection",
     also=("new_scenes.map50", "test.map"),
+    train_params=("model", "loss", "augment", "train", "decode.iou_threshold", "decode.max_detections",
+                  "decode.eval_score_threshold"),
+    evaluate_params=("decode",),
+    plots=("train_loss", "dev_loss", "dev_map50", "dev_map"),
 ))
 register(ModelSpec(
     name="face",
@@ -79,6 +139,8 @@ register(ModelSpec(
     course_figure="n/a: the notebook loads pretrained FaceNet weights and checks a handful of faces",
     service="face",
     also=("test.identification_top1", "test.tar_at_far_1e-3"),
+    train_params=("model", "augment", "train"),
+    plots=("train_loss", "dev_verification_accuracy", "dev_identification_top1"),
 ))
 register(ModelSpec(
     name="trigger_word",
@@ -90,4 +152,7 @@ register(ModelSpec(
     course_figure="n/a: the notebook trains on 32 clips and shows predictions on two recordings",
     service="trigger_word",
     also=("test.precision", "test.false_accepts_per_hour"),
+    train_params=("features", "model", "augment", "train", "decode"),
+    evaluate_params=("decode",),
+    plots=("train_loss", "dev_loss", "dev_f1", "dev_recall"),
 ))

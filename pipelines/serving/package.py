@@ -1,9 +1,10 @@
 """``dlzoo package <service>`` -> ``model-store/<service>.mar`` (torch-model-archiver).
 
 The archive holds the handler, the trained ``model.pt``, ``service.json`` (decode and input
-limits), ``model_config.yaml`` (dynamic batching, workers) and a copy of the ``pipelines`` and
-``services`` packages, so TorchServe runs the very model code training used. The archive version
-is the hash of the weights.
+limits), ``model_config.yaml`` (dynamic batching, workers) and the project files the handler needs:
+the import closure of the handler and of its model's task (``pipelines.imports``), so TorchServe runs
+the very model code training used, and a change to another model's code leaves this archive alone.
+The archive version is the hash of the weights.
 """
 
 from __future__ import annotations
@@ -17,14 +18,21 @@ from pathlib import Path
 import yaml
 
 from pipelines import registry
+from pipelines.imports import closure
 from pipelines.serving.server import tool
 from pipelines.training.artifacts import file_hash
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _copy_package(name: str, dest: Path) -> None:
-    shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+def archive_entries(spec: registry.ModelSpec) -> list[str]:
+    """The modules a service's ``.mar`` must carry: its handler and its model's task (loaded by name)."""
+    return [f"services.{spec.service}", spec.task_module]
+
+
+def archive_files(spec: registry.ModelSpec) -> list[str]:
+    """Project files (relative to the root) copied into the service's ``.mar``."""
+    return closure(archive_entries(spec))
 
 
 # serve.services.<name> keys that go to TorchServe (model_config.yaml); the rest go to the handler.
@@ -62,8 +70,9 @@ def package(service: str, params: dict, model_file: Path | None, store: Path) ->
     with tempfile.TemporaryDirectory() as tmp:
         stage = Path(tmp) / "extra"
         stage.mkdir()
-        for pkg in ("pipelines", "services"):
-            _copy_package(pkg, stage)
+        for rel in archive_files(spec):
+            (stage / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, stage / rel)
         (Path(tmp) / "service.json").write_text(json.dumps(service_config(service, params), indent=2))
         (Path(tmp) / "model_config.yaml").write_text(yaml.safe_dump(model_config(svc)))
         cmd = [

@@ -12,17 +12,23 @@ pytestmark = pytest.mark.integration
 
 
 def test_repro_builds_every_output(smoke_project):
-    for rel in ("data/translation/train.tsv", "data/translation/unseen_formats.tsv",
-                "artifacts/translation/model.pt", "artifacts/translation/history.csv",
-                "reports/translation/metrics.json", "model-store/translation.mar", "reports/scoreboard.md",
-                "data/detection/annotations/instances_test.json", "artifacts/detection/model.pt",
-                "reports/detection/metrics.json", "model-store/detection.mar"):
+    from pipelines import registry
+
+    for spec in registry.MODELS.values():
+        outputs = [f"artifacts/{spec.name}/model.pt", f"artifacts/{spec.name}/history.csv",
+                   f"reports/{spec.name}/metrics.json", f"reports/{spec.name}/details.json"]
+        outputs += [f"model-store/{spec.service}.mar"] if spec.service else []
+        for rel in outputs:
+            assert (smoke_project / rel).is_file(), rel
+    for rel in ("data/translation/train.tsv", "data/translation/not_dates.tsv",
+                "data/detection/annotations/instances_test.json", "reports/scoreboard.md"):
         assert (smoke_project / rel).is_file(), rel
     log = (smoke_project / "repro.log").read_text()
-    assert "Running stage 'train_translation'" in log and "[dlzoo] training translation" in log
-    assert "[dlzoo] training detection" in log
+    assert "Running stage 'train_translation'" in log
     scoreboard = (smoke_project / "reports/scoreboard.md").read_text()
-    assert "| translation | C5W3 |" in scoreboard and "| detection | C4W3 |" in scoreboard
+    for spec in registry.MODELS.values():
+        assert f"[dlzoo] training {spec.name}" in log
+        assert f"| {spec.name} | {spec.course} |" in scoreboard
 
 
 def test_second_repro_is_a_noop(smoke_project):
@@ -37,8 +43,9 @@ def test_metrics_and_plots(smoke_project, tmp_path):
     for key in ("exact_match", "unseen_formats", "bleu", "char_accuracy"):
         assert key in data
     report = json.loads((smoke_project / "reports/translation/metrics.json").read_text())
-    assert set(report) == {"test", "unseen_formats"}
-    assert 0.0 <= report["test"]["exact_match"] <= 1.0
+    assert set(report) == {"threshold", "test", "unseen_formats", "not_dates"}
+    assert 0.0 <= report["test"]["exact_match"] <= 1.0 and 0.0 <= report["not_dates"]["refusal_rate"] <= 1.0
+    assert all(report[split]["impossible_answered"] == 0 for split in ("test", "unseen_formats", "not_dates"))
     detection = json.loads((smoke_project / "reports/detection/metrics.json").read_text())
     assert set(detection) == {"test", "new_scenes"}  # new_scenes: photos never used in training
     assert all(0.0 <= split["map50"] <= 1.0 and split["images"] == 10 for split in detection.values())
@@ -54,3 +61,21 @@ def test_push_then_pull_restores_outputs(smoke_project):
     shutil.rmtree(smoke_project / ".dvc" / "cache")
     sh("dvc", "pull", cwd=smoke_project)
     assert model.read_bytes() == original
+
+
+@pytest.mark.parametrize("rel, expected", [
+    ("pipelines/data/trigger_word.py",  # frame_labels: the training targets
+     {"data_trigger_word", "train_trigger_word", "evaluate_trigger_word", "package_trigger_word"}),
+    ("services/face.py", {"package_face"}),
+    ("pipelines/models/seq2seq_attention.py", {"train_translation", "evaluate_translation", "package_translation"}),
+])
+def test_an_edit_marks_exactly_the_stages_that_run_the_file(smoke_project, rel, expected):
+    path = smoke_project / rel
+    original = path.read_bytes()
+    try:
+        path.write_bytes(original + b"\n# an edit\n")
+        changed = set(json.loads(sh("dvc", "status", "--json", cwd=smoke_project).stdout))
+        assert changed == expected
+    finally:
+        path.write_bytes(original)
+    assert json.loads(sh("dvc", "status", "--json", cwd=smoke_project).stdout) == {}

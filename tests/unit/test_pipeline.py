@@ -1,0 +1,86 @@
+"""dvc.yaml is derived from the registry; every stage's code deps are the import closure of what it runs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import yaml
+
+from pipelines import pipeline, registry
+from pipelines.imports import closure
+from pipelines.params import load_params
+from tests.conftest import ROOT
+
+
+def derived():
+    return yaml.safe_load(pipeline.render(load_params(ROOT / "params.yaml")))["stages"]
+
+
+def test_committed_dvc_yaml_is_the_registry_s():
+    assert pipeline.check(load_params(ROOT / "params.yaml")) == []
+
+
+def test_closure_follows_lazy_and_relative_imports(tmp_path):
+    pkg = tmp_path / "pipelines"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "sub" / "__init__.py").write_text("")
+    (pkg / "sub" / "a.py").write_text("def f():\n    from . import b\n    import pipelines.c\n")
+    (pkg / "sub" / "b.py").write_text("from ..d import x\n")
+    (pkg / "c.py").write_text("import json\n")
+    (pkg / "d.py").write_text("x = 1\n")
+    (pkg / "unused.py").write_text("")
+    assert closure(["pipelines.sub.a"], root=tmp_path) == [
+        "pipelines/__init__.py", "pipelines/c.py", "pipelines/d.py", "pipelines/sub/__init__.py",
+        "pipelines/sub/a.py", "pipelines/sub/b.py"]
+
+
+def stages_depending_on(stages, rel):
+    return {name for name, stage in stages.items() if rel in stage.get("deps", [])}
+
+
+def test_one_model_s_code_reaches_only_its_own_stages():
+    stages = derived()
+    # frame_labels builds the trigger word's training targets: training must rerun when it changes
+    assert stages_depending_on(stages, "pipelines/data/trigger_word.py") == {
+        "data_trigger_word", "train_trigger_word", "evaluate_trigger_word", "package_trigger_word"}
+    assert stages_depending_on(stages, "pipelines/data/dates.py") == {
+        "data_translation", "train_translation", "evaluate_translation", "package_translation"}
+    assert stages_depending_on(stages, "services/face.py") == {"package_face"}
+    assert stages_depending_on(stages, "pipelines/models/yolo.py") == {
+        "train_detection", "evaluate_detection", "package_detection"}
+    assert stages_depending_on(stages, "services/exporter.py") == set()  # not in any archive
+    shared = stages_depending_on(stages, "services/base.py")
+    assert shared == {f"package_{s}" for s in registry.services()}
+
+
+def runtime_project_files(modules: list[str], calls: str = "") -> set[str]:
+    """Project files in ``sys.modules`` after importing ``modules`` (and running ``calls``) in a fresh
+    interpreter."""
+    code = (f"import importlib, json, sys\nfor m in {modules!r}: importlib.import_module(m)\n{calls}\n"
+            "print(json.dumps(sorted(getattr(m, '__file__', None) or '' for m in list(sys.modules.values()))))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    files = set()
+    for path in json.loads(out.stdout.strip().splitlines()[-1]):
+        if path.startswith(str(ROOT) + "/") and "/.venv/" not in path and "/tests/" not in path:
+            files.add(path[len(str(ROOT)) + 1:])
+    return files
+
+
+def test_every_module_a_stage_imports_is_among_its_deps():
+    stages = derived()
+    for spec in registry.MODELS.values():
+        task = f"registry.get({spec.name!r}).task_class()"
+        dataset = f"registry.dataset({spec.dataset!r}).module"
+        for stage, modules, calls in (
+                (f"data_{spec.dataset}", ["pipelines.registry"], f"from pipelines import registry\n"
+                                                               f"importlib.import_module({dataset})"),
+                (f"train_{spec.name}", ["pipelines.training.driver"], f"from pipelines import registry\n{task}"),
+                (f"evaluate_{spec.name}", ["pipelines.training.artifacts"], f"from pipelines import registry\n{task}"),
+                (f"package_{spec.name}", ["pipelines.serving.package", f"services.{spec.service}"],
+                 f"from pipelines import registry\n{task}")):
+            deps = set(stages[stage]["deps"]) | set(pipeline.DECLARATIONS)
+            missing = runtime_project_files(modules, calls) - deps
+            assert not missing, f"{stage} imports {sorted(missing)} at run time, not among its deps"
