@@ -26,7 +26,7 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.integration
 
 SERVICES = ("translation", "detection", "face", "trigger_word")
-FUZZ_EXAMPLES = 150  # per service and generation mode (positive, negative): a few hundred cases each
+FUZZ_EXAMPLES = 150  # hypothesis max_examples per service, positive and negative cases mixed
 
 # Binary bodies (images, WAV) go out as schemathesis generates them: bytes as they are, text as UTF-8.
 schemathesis.serializer.alias("audio/wav", "application/octet-stream")
