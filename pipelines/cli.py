@@ -143,10 +143,16 @@ def _data_dir(params: dict, spec: registry.ModelSpec) -> Path:
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Artifacts directory (default: artifacts/<model>).")
 @click.option("--no-ray", is_flag=True, help="Run the same loop in this process without Ray.")
+@click.option("--verbose", is_flag=True, help="Also show Ray Train's own log lines (else in Ray's log folder).")
 @click.pass_context
-def train_cmd(ctx, model, workers, gpu, epochs, data_dir, out, no_ray) -> None:
+def train_cmd(ctx, model, workers, gpu, epochs, data_dir, out, no_ray, verbose) -> None:
     """Train MODEL through Ray Train; writes artifacts/<model>/{model.pt,metrics.json,history.csv}."""
+    import os
+
     from pipelines.training.driver import train
+
+    if verbose:
+        os.environ["DLZOO_VERBOSE"] = "1"
 
     spec = _model(model)
     params = _params(ctx)

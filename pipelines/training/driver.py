@@ -48,7 +48,8 @@ def run_name(model: str, model_params: dict, ray_cfg: dict, data_dir: Path) -> s
 
 def _loop_config(model: str, params: dict, data_dir: Path, threads: int) -> dict:
     return {"model": model, "params": section(params, model), "data_dir": str(Path(data_dir).resolve()),
-            "threads": threads, "pushgateway": os.environ.get("DLZOO_PUSHGATEWAY")}
+            "threads": threads, "pushgateway": os.environ.get("DLZOO_PUSHGATEWAY"),
+            "verbose": os.environ.get("DLZOO_VERBOSE") == "1"}
 
 
 def train_with_ray(model: str, params: dict, data_dir: Path, out_dir: Path) -> dict:
@@ -58,6 +59,9 @@ def train_with_ray(model: str, params: dict, data_dir: Path, out_dir: Path) -> d
     from ray.train.torch import TorchTrainer
 
     ray_cfg = params["ray"]
+    # Ray Train patches print() in its workers to go through its logger as well, which shows every line
+    # of ours twice on the console; the logger's copy stays in Ray's log folder either way.
+    os.environ.setdefault("RAY_TRAIN_ENABLE_PRINT_PATCH", "0")
     if not ray.is_initialized():
         if os.environ.get("RAY_ADDRESS"):
             ray.init()  # join the cluster the job was submitted to

@@ -74,10 +74,10 @@ def train_loop_per_worker(config: dict, session: Session | None = None) -> None:
     """Train ``config["model"]`` on ``config["data_dir"]`` with ``config["params"]`` (its params section).
 
     Args:
-        config: {"model", "params", "data_dir", "threads", "pushgateway"}; every path absolute.
+        config: {"model", "params", "data_dir", "threads", "pushgateway", "verbose"}; every path absolute.
         session: where metrics/checkpoints go; Ray's when None (inside a TorchTrainer worker).
     """
-    session = session or RaySession()
+    session = session or RaySession(verbose=bool(config.get("verbose")))
     torch.set_num_threads(int(config.get("threads") or os.cpu_count() or 1))
     params, train_cfg = config["params"], config["params"]["train"]
     generator = seed_everything(train_cfg["seed"])

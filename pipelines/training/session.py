@@ -59,11 +59,24 @@ class LocalSession(Session):
 
 
 class RaySession(Session):
-    """Inside a Ray Train worker (``TorchTrainer``)."""
+    """Inside a Ray Train worker (``TorchTrainer``). Unless ``verbose``, Ray Train's own INFO lines (a
+    ``TrainingReport(...)`` dump and a checkpoint path per epoch) stay in Ray's log folder, so the console
+    shows one line per epoch."""
 
-    def __init__(self):
+    def __init__(self, verbose: bool = False):
+        import logging
+
         import ray.train
         import ray.train.torch
+
+        if not verbose:
+            logging.getLogger("ray.train").setLevel(logging.WARNING)
+            try:  # Ray 2.60 names the logger of its per-report line after the file, outside "ray.train"
+                from ray.train.v2._internal.execution import context as train_context
+
+                logging.getLogger(train_context.__file__).setLevel(logging.WARNING)
+            except ImportError:
+                pass
 
         self._train = ray.train
         self._torch = ray.train.torch
