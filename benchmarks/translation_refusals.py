@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import calendar
-import datetime as dt
 import json
 import random
 import tempfile
@@ -26,20 +25,12 @@ from pathlib import Path
 import requests
 from tqdm import tqdm
 
-from pipelines.data.dates import Example, read_tsv
+from pipelines.data.dates import Example, calendar_error, read_tsv
 from pipelines.params import load_params
 from pipelines.serving.package import package
 from pipelines.serving.server import on_free_ports
 
 SPLITS = ("test", "unseen_formats", "not_dates")
-
-
-def is_calendar_date(text: str) -> bool:
-    try:
-        dt.date.fromisoformat(text)
-    except ValueError:
-        return False
-    return len(text) == 10
 
 
 def impossible_dates(n: int = 200, seed: int = 0) -> list[Example]:
@@ -75,7 +66,7 @@ def run_split(url: str, headers: dict, rows: list, name: str) -> dict:
             statuses[status] += 1
             if status == 200:
                 exact += body["translation"] == row.target
-                impossible += not is_calendar_date(body["translation"])
+                impossible += calendar_error(body["translation"]) is not None
     n = len(rows)
     return {"n": n, "exact_match": exact / n, "refused": statuses[422] / n, "impossible_answered": impossible,
             "statuses": {str(k): v for k, v in sorted(statuses.items())}}

@@ -13,6 +13,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+def resolve(target: str):
+    """The object a ``"module:name"`` string names, imported when asked for (so registering stays instant)."""
+    module, name = target.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _add(table: dict, spec, kind: str):
+    if spec.name in table:
+        raise ValueError(f"{kind} {spec.name!r} registered twice")
+    table[spec.name] = spec
+    return spec
+
+
 @dataclass(frozen=True)
 class DatasetSpec:
     name: str
@@ -25,18 +38,14 @@ class DatasetSpec:
         return self.writer.split(":")[0]
 
     def write(self, params: dict, out: Path, seed: int | None = None):
-        module, fn = self.writer.split(":")
-        return getattr(importlib.import_module(module), fn)(params, Path(out), seed)
+        return resolve(self.writer)(params, Path(out), seed)
 
 
 DATASETS: dict[str, DatasetSpec] = {}
 
 
 def register_dataset(spec: DatasetSpec) -> DatasetSpec:
-    if spec.name in DATASETS:
-        raise ValueError(f"dataset {spec.name!r} registered twice")
-    DATASETS[spec.name] = spec
-    return spec
+    return _add(DATASETS, spec, "dataset")
 
 
 @dataclass(frozen=True)
@@ -59,18 +68,14 @@ class ModelSpec:
         return self.task.split(":")[0]
 
     def task_class(self):
-        module, cls = self.task.split(":")
-        return getattr(importlib.import_module(module), cls)
+        return resolve(self.task)
 
 
 MODELS: dict[str, ModelSpec] = {}
 
 
 def register(spec: ModelSpec) -> ModelSpec:
-    if spec.name in MODELS:
-        raise ValueError(f"model {spec.name!r} registered twice")
-    MODELS[spec.name] = spec
-    return spec
+    return _add(MODELS, spec, "model")
 
 
 def get(name: str) -> ModelSpec:

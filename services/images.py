@@ -5,9 +5,10 @@ a format the service does not take, zero size, more than ``max_pixels`` (a decom
 on the header, before any pixel is decoded), truncated or corrupt. Whatever the bytes, only
 :class:`ClientError` leaves this module: image decoders raise many kinds of exception on hostile input.
 
-Memory: ``MAX_PIXELS`` (24 MP, a 6000 x 4000 camera photo) bounds one decode. A JPEG is decoded at a
-reduced scale (``draft``) when the caller says how many pixels a side it needs, so a 24 MP photo for a
-256 px network costs 1/16 of its full size (1/64 for a 96 px one); other formats are decoded in full.
+Memory: ``max_pixels`` (``serve.services.<service>.max_pixels`` in params.yaml: 24 MP, a 6000 x 4000
+camera photo) bounds one decode. A JPEG is decoded at a reduced scale (``draft``) when the caller says
+how many pixels a side it needs, so a 24 MP photo for a 256 px network costs 1/16 of its full size (1/64
+for a 96 px one); other formats are decoded in full.
 Callers shrink each image to what their model needs as soon as it is decoded, so a batch holds one
 full-size decode, and only while it is being parsed.
 """
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from PIL import Image
 
 FORMATS = ("JPEG", "PNG", "BMP", "WEBP")
-MAX_PIXELS = 24_000_000  # width x height: a 24 MP (6000 x 4000) camera photo passes; 48 MP phone modes do not
 ORIENTATION = 0x0112     # the EXIF tag
 TRANSPOSED = (5, 6, 7, 8)  # orientations that swap width and height
 
@@ -35,8 +35,8 @@ class Picture(NamedTuple):
     size: tuple[int, int]
 
 
-def decode_image(raw: bytes, formats: tuple[str, ...] = FORMATS, max_bytes: int = 20_000_000,
-                 max_pixels: int = MAX_PIXELS, min_side: int | None = None) -> Picture:
+def decode_image(raw: bytes, formats: tuple[str, ...], max_bytes: int, max_pixels: int,
+                 min_side: int | None = None) -> Picture:
     """Image bytes -> :class:`Picture` (RGB, EXIF orientation applied), or ClientError saying what is wrong.
 
     ``min_side`` is the side the caller shrinks the image to next: a JPEG is then decoded at 1/2, 1/4 or 1/8
