@@ -71,3 +71,23 @@ def tiny_detection_dir(tmp_path_factory, smoke_params) -> Path:
                out / "model.pt")
     (out / "service.json").write_text(json.dumps(service_config("detection", smoke_params)))
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_trigger_word_dir(tmp_path_factory, smoke_params) -> Path:
+    """A trigger-word model dir as TorchServe unpacks it: an untrained smoke-size network (threshold 0.5)
+    + service.json."""
+    import json
+
+    from pipelines.serving.package import service_config
+    from pipelines.tasks.trigger_word import TriggerWordTask
+
+    task = TriggerWordTask(smoke_params["trigger_word"], {"threshold": 0.5, "label_window_s": 0.364})
+    config = task.model_config()
+    torch.manual_seed(0)
+    model = task.build_model(config)
+    out = tmp_path_factory.mktemp("trigger_word_dir")
+    torch.save({"model_name": "trigger_word", "config": config, "meta": task.meta, "state_dict": model.state_dict(),
+                "params": smoke_params["trigger_word"], "run": "test"}, out / "model.pt")
+    (out / "service.json").write_text(json.dumps(service_config("trigger_word", smoke_params)))
+    return out

@@ -14,7 +14,6 @@ import torch
 from pipelines.data.audio import encode_wav
 from pipelines.evaluation import trigger_word as tw
 from pipelines.models.trigger_word import TriggerWordConfig, TriggerWordNet, UniformDropout
-from pipelines.serving.package import service_config
 from pipelines.tasks.trigger_word import TriggerWordTask, spec_augment, vtlp
 from services.mock_context import MockContext
 from services.trigger_word import TriggerWordHandler
@@ -222,17 +221,9 @@ def test_spec_augment_masks_some_frames_and_bins():
 
 
 @pytest.fixture(scope="module")
-def handler(tmp_path_factory, smoke_params):
-    task = TriggerWordTask(smoke_params["trigger_word"], {"threshold": 0.5, "label_window_s": 0.364})
-    config = task.model_config()
-    torch.manual_seed(0)
-    model = task.build_model(config)
-    out = tmp_path_factory.mktemp("tw_dir")
-    torch.save({"model_name": "trigger_word", "config": config, "meta": task.meta, "state_dict": model.state_dict(),
-                "params": smoke_params["trigger_word"], "run": "test"}, out / "model.pt")
-    (out / "service.json").write_text(json.dumps(service_config("trigger_word", smoke_params)))
+def handler(tiny_trigger_word_dir):
     h = TriggerWordHandler()
-    h.initialize(MockContext(out))
+    h.initialize(MockContext(tiny_trigger_word_dir))
     return h
 
 
