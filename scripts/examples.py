@@ -17,7 +17,7 @@ from pathlib import Path
 
 import requests
 
-from pipelines.data.faces import load_identity_folders
+from pipelines.data.identity_folders import load_identity_folders
 from pipelines.params import load_params
 from pipelines.serving.server import Server
 

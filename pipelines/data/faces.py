@@ -23,7 +23,7 @@ change when the number of train identities does). Every identity gets its own ge
 ``(seed, split, index)``, which makes the bytes independent of how many worker processes render them.
 Faces are drawn at twice the requested ``size`` and downsampled (anti-aliasing).
 
-Real faces: :func:`load_identity_folders` reads any one-folder-per-identity directory (png/jpg/jpeg).
+Real faces: ``pipelines/data/identity_folders.py`` reads any one-folder-per-identity directory (png/jpg/jpeg).
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ from PIL import Image, ImageDraw, ImageFilter
 from tqdm import tqdm
 
 SPLITS = ("train", "dev", "test")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 # Anchor colours (RGB) that identity colours are interpolated between or jittered around.
 SKIN_DARK = np.array([82.0, 52.0, 36.0])
@@ -643,22 +642,3 @@ def images_per_split(params: dict) -> dict[str, int]:
     train = params.get("train_images_per_id")
     return {split: (train or params["images_per_id"]) if split == "train" else params["images_per_id"]
             for split in SPLITS}
-
-
-def load_identity_folders(root: Path | str) -> dict[str, list[Path]]:
-    """``{identity: sorted image paths}`` from a one-folder-per-identity tree (LFW, VGGFace2, your own photos).
-
-    Folders without images are skipped; a missing ``root`` or one without any identity raises an error naming it.
-    """
-    root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"face data: {root} is not a directory (expected {root}/<identity>/<image>.png)")
-    identities = {}
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        images = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-        if images:
-            identities[folder.name] = images
-    if not identities:
-        raise ValueError(f"face data: no identity folders with {'/'.join(IMAGE_SUFFIXES)} images in {root} "
-                         f"(expected {root}/<identity>/<image>.png)")
-    return identities

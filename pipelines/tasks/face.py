@@ -38,8 +38,8 @@ from pipelines.data.faces import (
     SKIN_DARK,
     SKIN_LIGHT,
     SPLITS,
-    load_identity_folders,
 )
+from pipelines.data.identity_folders import load_identity_folders
 from pipelines.evaluation import face as face_metrics
 from pipelines.models.facenet import FaceNet, FaceNetConfig, cosface_loss, triplet_loss
 from pipelines.tasks.base import Task

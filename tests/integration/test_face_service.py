@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from pipelines.data.faces import load_identity_folders
+from pipelines.data.identity_folders import load_identity_folders
 
 pytestmark = pytest.mark.integration
 

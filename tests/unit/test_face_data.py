@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from pipelines.data.faces import SPLITS, identity_images, load_identity_folders, write_dataset
+from pipelines.data.faces import SPLITS, identity_images, write_dataset
+from pipelines.data.identity_folders import load_identity_folders
 
 PARAMS = {"seed": 11, "n_train_ids": 3, "n_dev_ids": 2, "n_test_ids": 2, "images_per_id": 3, "size": 48}
 
