@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from pathlib import Path
 
 import torch
 from torch import nn
 from torch.utils.data import Dataset
+
+TRAINING_SPLITS = ("train", "dev")
+
+
+def held_out_splits(found: Iterable[str], splits: Iterable[str]) -> list[str]:
+    """The splits ``evaluate`` reads, one rule for every task: of ``found`` (the splits a data folder holds),
+    the held-out ones its dataset declares (``splits``, a data module's ``SPLITS``: train, dev, then the
+    held-out splits), in that order; in a user's folder holding none of them, every split but train and dev,
+    sorted. Empty when there is nothing held out to read (the task then names the folder in its error)."""
+    found = set(found)
+    declared = [s for s in splits if s in found and s not in TRAINING_SPLITS]
+    return declared or sorted(s for s in found if s not in TRAINING_SPLITS)
 
 
 class Task(ABC):

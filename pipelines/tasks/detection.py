@@ -27,6 +27,7 @@ from torchvision.ops import batched_nms
 from tqdm import tqdm
 
 from pipelines.data.coco import DetectionRecord, load_coco, load_voc
+from pipelines.data.detection import SPLITS
 from pipelines.evaluation.detection import coco_metrics
 from pipelines.models.yolo import (
     Letterbox,
@@ -38,7 +39,7 @@ from pipelines.models.yolo import (
     letterbox,
     yolo_loss,
 )
-from pipelines.tasks.base import Task
+from pipelines.tasks.base import Task, held_out_splits
 
 FILL = 114  # letterbox and augmentation padding grey (YOLO's)
 
@@ -50,7 +51,7 @@ def find_splits(data_dir: Path, held_out_only: bool = False) -> dict[str, list[D
     """Every split of a COCO (``annotations/instances_<split>.json`` + ``images/<split>/`` or
     ``<split>/``) or Pascal VOC (``Annotations/`` + ``JPEGImages/``) dataset directory.
 
-    With ``held_out_only`` the train and dev splits are left out when others exist (evaluation).
+    With ``held_out_only``, the held-out splits only (``pipelines.tasks.base.held_out_splits``: evaluation).
     """
     data_dir = Path(data_dir)
     if (data_dir / "Annotations").is_dir():
@@ -64,8 +65,8 @@ def find_splits(data_dir: Path, held_out_only: bool = False) -> dict[str, list[D
         split = path.stem[len("instances_"):]
         images = data_dir / "images" / split
         splits[split] = load_coco(images if images.is_dir() else data_dir / split, path)
-    if held_out_only and set(splits) - {"train", "dev"}:
-        splits = {k: v for k, v in splits.items() if k not in ("train", "dev")}
+    if held_out_only:
+        splits = {k: splits[k] for k in held_out_splits(splits, SPLITS)}
     return splits
 
 

@@ -42,7 +42,7 @@ from pipelines.data.faces import (
 from pipelines.data.identity_folders import load_identity_folders
 from pipelines.evaluation import face as face_metrics
 from pipelines.models.facenet import FaceNet, FaceNetConfig, cosface_loss, triplet_loss
-from pipelines.tasks.base import Task
+from pipelines.tasks.base import Task, held_out_splits
 
 
 def load_image(path: Path, size: int) -> torch.Tensor:
@@ -253,7 +253,8 @@ class FaceTask(Task):
         balanced pairs, ROC AUC, TAR at FAR = 1e-3 over every impostor pair, one-shot identification."""
         data_dir = Path(data_dir)
         if (data_dir / "train").is_dir() or (data_dir / "dev").is_dir():
-            splits = {s: data_dir / s for s in SPLITS[2:] if (data_dir / s).is_dir()}
+            found = (p.name for p in data_dir.iterdir() if p.is_dir())
+            splits = {s: data_dir / s for s in held_out_splits(found, SPLITS)}
         else:
             splits = {data_dir.name: data_dir}
         if not splits:

@@ -23,7 +23,7 @@ from tqdm import tqdm
 from pipelines.data.dates import SPLITS, calendar_error, normalize, read_tsv
 from pipelines.evaluation.translation import refusal_threshold, split_metrics
 from pipelines.models.seq2seq_attention import BOS, EOS, PAD, TGT_PAD, UNK, Seq2SeqAttention, Seq2SeqConfig
-from pipelines.tasks.base import Task
+from pipelines.tasks.base import Task, held_out_splits
 
 SRC_SPECIALS = ["<pad>", "<unk>"]
 TGT_SPECIALS = ["<pad>", "<bos>", "<eos>"]
@@ -231,9 +231,7 @@ class TranslationTask(Task):
         """Read every held-out split in ``data_dir`` (test / unseen_formats / not_dates, or a user's
         ``*.tsv`` pairs when none of those exist) with the dev threshold; returns (metrics, details)."""
         data_dir = Path(data_dir)
-        files = [data_dir / f"{s}.tsv" for s in SPLITS[2:] if (data_dir / f"{s}.tsv").is_file()]
-        if not files:
-            files = sorted(p for p in data_dir.glob("*.tsv") if p.stem not in ("train", "dev"))
+        files = [data_dir / f"{s}.tsv" for s in held_out_splits((p.stem for p in data_dir.glob("*.tsv")), SPLITS)]
         if not files:
             raise FileNotFoundError(f"translation evaluate: no .tsv pairs found in {data_dir}")
         self.codec = Codec(self.meta, model.cfg.tx)

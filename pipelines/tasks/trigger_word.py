@@ -24,10 +24,10 @@ from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from pipelines.data.audio import SPECTROGRAM_DEFAULTS, load_audio, n_bins, spectrogram
-from pipelines.data.trigger_word import frame_labels, voice_of
+from pipelines.data.trigger_word import SPLITS, frame_labels, voice_of
 from pipelines.evaluation import trigger_word as tw_metrics
 from pipelines.models.trigger_word import TriggerWordConfig, TriggerWordNet
-from pipelines.tasks.base import Task
+from pipelines.tasks.base import Task, held_out_splits
 
 # Thresholds of the operating curve in details.json (beside the dev threshold): what another budget would cost
 CURVE_THRESHOLDS = (0.5, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.998)
@@ -255,9 +255,7 @@ class TriggerWordTask(Task):
         (also reported as ``test.false_accepts_per_hour``), frame accuracy, recall per voice, and in the
         details the operating curve: test recall and false accepts per hour at other thresholds."""
         data_dir = Path(data_dir)
-        splits = [s for s in ("test", "negatives_only") if (data_dir / f"{s}.json").is_file()]
-        if not splits:
-            splits = sorted(p.stem for p in data_dir.glob("*.json") if p.stem not in ("train", "dev"))
+        splits = held_out_splits((p.stem for p in data_dir.glob("*.json")), SPLITS)
         if not splits:
             raise FileNotFoundError(f"trigger_word evaluate: no <split>.json in {data_dir}")
         d, threshold = self.params["decode"], float(self.meta["threshold"])

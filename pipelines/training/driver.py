@@ -12,6 +12,7 @@ while changed params or data start a fresh run.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -55,19 +56,24 @@ def _loop_config(model: str, params: dict, data_dir: Path, threads: int) -> dict
 def train_with_ray(model: str, params: dict, data_dir: Path, out_dir: Path) -> dict:
     """Train ``model`` through Ray Train; write ``out_dir``'s artifacts; return its metrics.json."""
     import ray
-    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+    from ray.train import CheckpointConfig, FailureConfig, LoggingConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
     ray_cfg = params["ray"]
     # Ray Train patches print() in its workers to go through its logger as well, which shows every line
     # of ours twice on the console; the logger's copy stays in Ray's log folder either way.
     os.environ.setdefault("RAY_TRAIN_ENABLE_PRINT_PATCH", "0")
+    verbose = os.environ.get("DLZOO_VERBOSE") == "1"
+    if not verbose:  # token auth stays on; only Ray's notice that it is on (a WARNING) leaves the console
+        logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
     if not ray.is_initialized():
         if os.environ.get("RAY_ADDRESS"):
             ray.init()  # join the cluster the job was submitted to
         else:
-            ray.init(address="local", num_cpus=os.cpu_count(),
-                     log_to_driver=True, configure_logging=False)
+            # One machine has no preemptible nodes: without Ray Train's preemption watcher the console is
+            # also spared its actor's core_worker.cc error line. A cluster (RAY_ADDRESS) keeps the watcher.
+            os.environ.setdefault("RAY_TRAIN_ENABLE_PREEMPTION_WATCHER", "0")
+            ray.init(address="local", num_cpus=os.cpu_count(), log_to_driver=True, configure_logging=False)
     workers = int(ray_cfg["num_workers"])
     cpus = ray_cfg.get("cpus_per_worker") or max(1, int(ray.cluster_resources().get("CPU", 1)) // workers)
     name = run_name(model, section(params, model), ray_cfg, data_dir)
@@ -84,6 +90,9 @@ def train_with_ray(model: str, params: dict, data_dir: Path, out_dir: Path) -> d
             name=name, storage_path=storage,
             failure_config=FailureConfig(max_failures=int(ray_cfg["max_failures"])),
             checkpoint_config=CheckpointConfig(num_to_keep=2),
+            # Ray Train's own INFO lines (resources requested, worker group started, process group set up, a
+            # TrainingReport per epoch) go to Ray's log folder only, unless `dlzoo train --verbose`.
+            logging_config=LoggingConfig(log_level="INFO" if verbose else "WARNING"),
         ),
     )
     result = trainer.fit()

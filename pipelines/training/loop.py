@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from pipelines import registry
 from pipelines.training.metrics_push import push_epoch_metrics
+from pipelines.training.progress import BatchProgress, EpochClock
 from pipelines.training.recipe import make_optimizer, make_scheduler
 from pipelines.training.session import RaySession, Session
 
@@ -48,10 +49,12 @@ def checkpoint_state(task, model, epoch: int, history: list[dict], optimizer=Non
     }
 
 
-def end_epoch(session: Session, config: dict, metrics: dict, state: dict, epochs: int) -> None:
-    """Log one line, push to the Pushgateway (rank 0), report metrics and checkpoint."""
-    session.log(f"epoch {metrics['epoch'] + 1}/{epochs} " +
-                " ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k != "epoch"))
+def end_epoch(session: Session, config: dict, metrics: dict, state: dict, clock: EpochClock) -> None:
+    """Log one line (metrics, time per epoch, ETA), push to the Pushgateway (rank 0), report metrics and
+    checkpoint."""
+    session.log(f"epoch {metrics['epoch'] + 1}/{clock.epochs} " +
+                " ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k != "epoch") +
+                f" ({clock.summary(metrics['epoch'])})")
     if session.world_rank == 0 and config.get("pushgateway"):
         push_epoch_metrics(config["pushgateway"], config["model"], metrics)
     session.report(metrics, state if session.world_rank == 0 else None)
@@ -86,7 +89,8 @@ def train_loop_per_worker(config: dict, session: Session | None = None) -> None:
     task.name = config["model"]  # the registered name (one Task class may back several models)
     task.load(Path(config["data_dir"]))
     if task.custom_fit:
-        task.fit(session, lambda metrics, state: end_epoch(session, config, metrics, state, train_cfg["epochs"]))
+        clock = EpochClock(train_cfg["epochs"])
+        task.fit(session, lambda metrics, state: end_epoch(session, config, metrics, state, clock))
         return
     train_ds, dev_ds = task.datasets()
     model = task.build_model(task.model_config())  # same init on every rank (same seed)
@@ -113,16 +117,19 @@ def train_loop_per_worker(config: dict, session: Session | None = None) -> None:
         resumed = state.get("resumed_at", []) + [start_epoch]
         session.log(f"resuming {config['model']} from the checkpoint of epoch {state['epoch']}")
 
+    clock = EpochClock(train_cfg["epochs"], start_epoch)
     for epoch in range(start_epoch, train_cfg["epochs"]):
         if sampler is not None:
             sampler.set_epoch(epoch)
         model.train()
         t0, total, seen = time.perf_counter(), 0.0, 0
-        for batch in train_loader:
+        progress = BatchProgress(session.log, epoch, train_cfg["epochs"], len(train_loader))
+        for i, batch in enumerate(train_loader):
             batch = task.to_device(batch, device)
             loss = train_step(task, model, batch, optimizer, scheduler, train_cfg.get("clip_grad"))
             n = len(next(iter(batch.values()))) if isinstance(batch, dict) else len(batch[0])
             total, seen = total + loss.item() * n, seen + n
+            progress.update(i + 1, total / seen)
         train_time = time.perf_counter() - t0
         metrics = {
             "epoch": epoch,
@@ -137,4 +144,4 @@ def train_loop_per_worker(config: dict, session: Session | None = None) -> None:
             metrics.update(task.validate(model, dev_loader, device))
         history.append(metrics)
         end_epoch(session, config, metrics,
-                  checkpoint_state(task, model, epoch, history, optimizer, scheduler, resumed), train_cfg["epochs"])
+                  checkpoint_state(task, model, epoch, history, optimizer, scheduler, resumed), clock)

@@ -145,3 +145,14 @@ def test_a_task_with_its_own_fit_writes_the_same_artifacts(blob_model, monkeypat
     assert metrics["dev"]["accuracy"] > 0.9 and metrics["train"]["epochs"] == 1
     model, _ = load_model(tmp_path / "artifacts" / "model.pt")
     assert isinstance(model, nn.Linear)
+
+
+def test_one_rule_picks_the_held_out_splits_of_every_dataset():
+    from pipelines.tasks.base import held_out_splits
+
+    declared = ("train", "dev", "test", "new_scenes")
+    assert held_out_splits({"new_scenes", "dev", "test", "train"}, declared) == ["test", "new_scenes"]
+    assert held_out_splits({"train", "dev", "test"}, declared) == ["test"]
+    # a user's folder with none of the declared names: all but train and dev, sorted
+    assert held_out_splits({"val", "train", "night"}, declared) == ["night", "val"]
+    assert held_out_splits({"train", "dev"}, declared) == []
