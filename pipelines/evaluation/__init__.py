@@ -1,0 +1,1 @@
+"""Held-out metrics of each model family, shared by evaluation, training's dev passes and the benchmarks."""

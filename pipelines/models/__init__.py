@@ -1,0 +1,1 @@
+"""The networks, one module per family; plain torch, no data or training code."""

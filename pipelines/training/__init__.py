@@ -1,0 +1,1 @@
+"""The one training driver (Ray Train or a plain process) and the loop every model runs in."""
