@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from pipelines.data.trigger_word import source_voices, voice_of
+from pipelines.data.trigger_word.voices import source_voices, voice_of
 from pipelines.params import load_params
 from pipelines.tasks.trigger_word import ClipSet, TriggerWordTask, feature_params, predict_probs, read_split
 from pipelines.training.loop import seed_everything, train_step

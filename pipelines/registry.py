@@ -100,7 +100,7 @@ register_dataset(DatasetSpec("detection", "data_detection", "pipelines.data.dete
                              "street objects drawn on real photos (opencv-doc), COCO JSON + JPEG"))
 register_dataset(DatasetSpec("face", "data_face", "pipelines.data.faces:write_dataset",
                              "synthetic face identities, one folder per identity; dev/test identities unseen"))
-register_dataset(DatasetSpec("trigger_word", "data_trigger_word", "pipelines.data.trigger_word:write_dataset",
+register_dataset(DatasetSpec("trigger_word", "data_trigger_word", "pipelines.data.trigger_word.dataset:write_dataset",
                              "10 s clips with 'activate' (espeak-ng/flite/Festival/Kokoro voices) over noise, "
                              "WAV + JSON"))
 

@@ -68,7 +68,7 @@ def face(post, params: dict) -> None:
 
 def trigger_word(post) -> None:
     from pipelines.data.audio import encode_wav
-    from pipelines.data.trigger_word import spoken_clip
+    from pipelines.data.trigger_word.clips import spoken_clip
 
     voice = "en-gb-scotland+m3"  # a test voice: never in training
     with_word = spoken_clip([("activate", 3.0), ("coffee", 5.0), ("activate", 7.0)], voice)

@@ -1,44 +1,19 @@
-"""Event-level trigger-word metrics: frame probabilities -> detections -> precision, recall, false accepts.
+"""Event-level trigger-word metrics: detections -> precision, recall, false accepts; the dev threshold.
 
-    times, conf = detect_events(probs, step_times, threshold)      # when the model "rings the chime"
-    tp, fp, fn = match_events(times, true_ends, tolerance_s=0.5)
+    times, conf = detect_events(probs, step_times, threshold)      # pipelines.models.trigger_word
+    found, false_positives = match_events(times, true_ends, tolerance_s=0.5)
+    threshold, metrics = choose_threshold(all_probs, all_times, truths, durations_s)
 
-A detection is a run of steps with probability >= threshold; it is reported at the run's first step
-(where the course rings its chime, right after the word ends) with the run's peak probability as its
-confidence, and runs closer than ``min_gap_s`` merge into one (a dip inside one word's run; two
-"activate"s spoken back to back end ~0.6-1 s apart, and their runs ~0.3 s apart must stay two). A
-detection is correct when it falls within ``tolerance_s`` of the end of a true "activate" that no other
-detection claimed.
+Detections come from the service's own decoder (:func:`pipelines.models.trigger_word.detect_events`), so the
+figures here are those of what the service answers. A detection is correct when it falls within
+``tolerance_s`` of the end of a true "activate" that no other detection claimed.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-# Runs of steps closer than this are one detection (the default of ``decode.min_gap_s``)
-MIN_GAP_S = 0.3
-
-
-def detect_events(probs: np.ndarray, times: np.ndarray, threshold: float, min_gap_s: float = MIN_GAP_S
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """(detection times in s, confidences) of one clip's per-step probabilities."""
-    above = np.asarray(probs) >= threshold
-    if not above.any():
-        return np.zeros(0), np.zeros(0)
-    edges = np.diff(np.concatenate([[0], above.astype(np.int8), [0]]))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    out_t: list[float] = []
-    out_c: list[float] = []
-    last_end = -np.inf
-    for s, e in zip(starts, ends, strict=True):
-        peak = float(np.max(probs[s:e]))
-        if times[s] - last_end < min_gap_s:  # a dip inside one word: the same detection
-            out_c[-1] = max(out_c[-1], peak)
-        else:
-            out_t.append(float(times[s]))
-            out_c.append(peak)
-        last_end = times[e - 1]
-    return np.asarray(out_t), np.asarray(out_c)
+from pipelines.models.trigger_word import MIN_GAP_S, detect_events
 
 
 def match_events(detections: np.ndarray, truths: np.ndarray, tolerance_s: float = 0.5) -> tuple[list[bool], int]:

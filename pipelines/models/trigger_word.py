@@ -8,6 +8,14 @@ The convolution turns 100 spectrogram frames per second into 25 output steps per
 5,511 -> 1,375 steps per 10 s has the same stride); the unidirectional GRUs make it streamable: step
 ``t`` only sees audio up to its own time. Output step ``k`` is centred at spectrogram frame
 ``k * stride + (kernel - 1) / 2`` (:meth:`TriggerWordNet.step_times`).
+
+    times, conf = detect_events(probs, step_times, threshold)      # when the model "rings the chime"
+
+:func:`detect_events` turns the probabilities into events, for the service and for evaluation alike. A
+detection is a run of steps with probability >= threshold; it is reported at the run's first step
+(where the course rings its chime, right after the word ends) with the run's peak probability as its
+confidence, and runs closer than ``min_gap_s`` merge into one (a dip inside one word's run; two
+"activate"s spoken back to back end ~0.6-1 s apart, and their runs ~0.3 s apart must stay two).
 """
 
 from __future__ import annotations
@@ -17,6 +25,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 from torch import nn
+
+# Runs of steps closer than this are one detection (the default of ``decode.min_gap_s``)
+MIN_GAP_S = 0.3
 
 
 @dataclass
@@ -87,3 +98,25 @@ class TriggerWordNet(nn.Module):
         """Centre time (s) of each output step."""
         c = self.cfg
         return (np.arange(n_steps) * c.stride + (c.kernel - 1) / 2) * c.frame_period_s
+
+
+def detect_events(probs: np.ndarray, times: np.ndarray, threshold: float, min_gap_s: float = MIN_GAP_S
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(detection times in s, confidences) of one clip's per-step probabilities."""
+    above = np.asarray(probs) >= threshold
+    if not above.any():
+        return np.zeros(0), np.zeros(0)
+    edges = np.diff(np.concatenate([[0], above.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    out_t: list[float] = []
+    out_c: list[float] = []
+    last_end = -np.inf
+    for s, e in zip(starts, ends, strict=True):
+        peak = float(np.max(probs[s:e]))
+        if times[s] - last_end < min_gap_s:  # a dip inside one word: the same detection
+            out_c[-1] = max(out_c[-1], peak)
+        else:
+            out_t.append(float(times[s]))
+            out_c.append(peak)
+        last_end = times[e - 1]
+    return np.asarray(out_t), np.asarray(out_c)

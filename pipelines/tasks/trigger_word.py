@@ -6,9 +6,10 @@
 Clips are decoded once (float16 in memory); every batch becomes spectrograms with
 ``pipelines.data.audio.spectrogram`` (the service's very function) and, in training, SpecAugment
 time and frequency masks after a random vocal-tract-length warp of the frequency axis. Targets are the
-course's: 1 on the output steps in the ``label_window_s`` after each "activate" ends. Every epoch the
-dev clips choose the detection threshold (the best recall within ``decode.max_false_accepts_per_hour``),
-and it travels in the model's meta to evaluation and the service.
+course's (:func:`frame_labels`): 1 on the output steps in the ``label_window_s`` after each "activate" ends;
+they live here, not with the data generator, so that changing them retrains without regenerating the clips.
+Every epoch the dev clips choose the detection threshold (the best recall within
+``decode.max_false_accepts_per_hour``), and it travels in the model's meta to evaluation and the service.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from pipelines.data.audio import SPECTROGRAM_DEFAULTS, load_audio, n_bins, spectrogram
-from pipelines.data.trigger_word import SPLITS, frame_labels, voice_of
+from pipelines.data.trigger_word.splits import SPLITS
+from pipelines.data.trigger_word.voices import voice_of
 from pipelines.evaluation import trigger_word as tw_metrics
-from pipelines.models.trigger_word import TriggerWordConfig, TriggerWordNet
+from pipelines.models.trigger_word import TriggerWordConfig, TriggerWordNet, detect_events
 from pipelines.tasks.base import Task, held_out_splits
 
 # Thresholds of the operating curve in details.json (beside the dev threshold): what another budget would cost
@@ -49,6 +51,16 @@ def read_split(data_dir: Path, split: str) -> list[dict]:
         if not isinstance(r, dict) or "file" not in r or "activate_ends_s" not in r:
             raise ValueError(f"{path}: every record needs 'file' and 'activate_ends_s'")
     return records
+
+
+def frame_labels(activate_ends_s: list[float], count: int, frame_period_s: float, window_s: float) -> np.ndarray:
+    """The course's targets at any frame rate: 1 for frames at times ``t = i * frame_period_s`` with
+    ``end < t <= end + window_s`` for some "activate" end, 0 elsewhere."""
+    t = np.arange(count) * frame_period_s
+    y = np.zeros(count, dtype=np.float32)
+    for end in activate_ends_s:
+        y[(t > end) & (t <= end + window_s)] = 1.0
+    return y
 
 
 class ClipSet(Dataset):
@@ -139,7 +151,7 @@ def detect(model: TriggerWordNet, audio: list[torch.Tensor], feat: dict, thresho
     """Clips -> per clip ``[{"time_s", "confidence"}]``: when each "activate" ended (the service's answer)."""
     results = []
     for probs, times in predict_probs(model, audio, feat):
-        t, c = tw_metrics.detect_events(probs, times, threshold, min_gap_s)
+        t, c = detect_events(probs, times, threshold, min_gap_s)
         results.append([{"time_s": round(float(a), 3), "confidence": round(float(b), 4)} for a, b in zip(t, c,
                                                                                                           strict=True)])
     return results
@@ -279,7 +291,7 @@ class TriggerWordTask(Task):
                                  self.meta["label_window_s"]) if len(p) > 1 else np.zeros(len(p))
                 hits += int(((p >= threshold) == (y > 0.5)).sum())
                 total += len(p)
-                det, _ = tw_metrics.detect_events(p, t, threshold, d["min_gap_s"])
+                det, _ = detect_events(p, t, threshold, d["min_gap_s"])
                 found, _ = tw_metrics.match_events(det, np.asarray(r["activate_ends_s"]), d["tolerance_s"])
                 for ok, event in zip(found, sorted(r.get("activates", []), key=lambda e: e["end_s"]), strict=False):
                     voice = voice_of(event["voice"]) if "voice" in event else "?"  # accent/engine, not variant

@@ -64,8 +64,8 @@ def test_push_then_pull_restores_outputs(smoke_project):
 
 
 @pytest.mark.parametrize("rel, expected", [
-    ("pipelines/data/trigger_word.py",  # frame_labels: the training targets
-     {"data_trigger_word", "train_trigger_word", "evaluate_trigger_word", "package_trigger_word"}),
+    ("pipelines/tasks/trigger_word.py",  # frame_labels: the training targets, not the data
+     {"train_trigger_word", "evaluate_trigger_word", "package_trigger_word"}),
     ("services/face.py", {"package_face"}),
     ("pipelines/models/seq2seq_attention.py", {"train_translation", "evaluate_translation", "package_translation"}),
 ])

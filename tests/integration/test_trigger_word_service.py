@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from pipelines.data.audio import encode_wav
-from pipelines.data.trigger_word import spoken_clip
+from pipelines.data.trigger_word.clips import spoken_clip
 
 pytestmark = pytest.mark.integration
 

@@ -21,34 +21,23 @@ from pipelines.data.audio import (
     resample,
     spectrogram,
 )
-from pipelines.data.trigger_word import (
-    CONFUSABLES,
-    HARD_CONFUSABLES,
-    ORDINARY,
-    POSITIVE,
+from pipelines.data.trigger_word.clips import draw_word, make_clip, place_segments
+from pipelines.data.trigger_word.dataset import check_params, write_dataset
+from pipelines.data.trigger_word.effects import band_filter, rms, spectral_eq, vocode, word_eqs, word_tilts
+from pipelines.data.trigger_word.sources import Sources
+from pipelines.data.trigger_word.voices import (
     Rendition,
-    Sources,
     all_speakers,
-    band_filter,
-    check_params,
     draw_rendition,
-    draw_word,
-    frame_labels,
     is_other_engine,
     kokoro_blends,
-    make_clip,
-    place_segments,
-    rms,
     source_voices,
-    spectral_eq,
     split_speakers,
     synthesize,
-    vocode,
     voice_of,
-    word_eqs,
-    word_tilts,
-    write_dataset,
 )
+from pipelines.data.trigger_word.words import CONFUSABLES, HARD_CONFUSABLES, ORDINARY, POSITIVE
+from pipelines.tasks.trigger_word import frame_labels
 
 
 def _wav(payload: bytes, tag: int, channels: int, rate: int, bits: int, extensible: bool = False) -> bytes:

@@ -14,7 +14,8 @@ import pytest
 from pipelines.data import audio
 from pipelines.data.audio import MAX_RATE, MIN_RATE, TooLong, decode_wav, encode_wav, resample
 from pipelines.data.kokoro import RATE as KOKORO_RATE
-from pipelines.data.trigger_word import SPEED_STEPS, TELEPHONE_RATE
+from pipelines.data.trigger_word.clips import SPEED_STEPS
+from pipelines.data.trigger_word.effects import TELEPHONE_RATE
 from tests.conftest import ROOT
 
 # ---------------------------------------------------------------- decode_wav fuzzing

@@ -43,9 +43,11 @@ def stages_depending_on(stages, rel):
 
 def test_one_model_s_code_reaches_only_its_own_stages():
     stages = derived()
-    # frame_labels builds the trigger word's training targets: training must rerun when it changes
-    assert stages_depending_on(stages, "pipelines/data/trigger_word.py") == {
-        "data_trigger_word", "train_trigger_word", "evaluate_trigger_word", "package_trigger_word"}
+    # frame_labels (the trigger word's training targets) is the task's: editing it reruns training, not the data
+    assert stages_depending_on(stages, "pipelines/tasks/trigger_word.py") == {
+        "train_trigger_word", "evaluate_trigger_word", "package_trigger_word"}
+    # the generator's effects reach the data stage only: training reruns when the bytes it writes change
+    assert stages_depending_on(stages, "pipelines/data/trigger_word/effects.py") == {"data_trigger_word"}
     assert stages_depending_on(stages, "pipelines/data/dates.py") == {
         "data_translation", "train_translation", "evaluate_translation", "package_translation"}
     assert stages_depending_on(stages, "services/face.py") == {"package_face"}

@@ -13,7 +13,7 @@ import torch
 
 from pipelines.data.audio import encode_wav
 from pipelines.evaluation import trigger_word as tw
-from pipelines.models.trigger_word import TriggerWordConfig, TriggerWordNet, UniformDropout
+from pipelines.models.trigger_word import TriggerWordConfig, TriggerWordNet, UniformDropout, detect_events
 from pipelines.tasks.trigger_word import TriggerWordTask, spec_augment, vtlp
 from services.mock_context import MockContext
 from services.trigger_word import TriggerWordHandler
@@ -59,9 +59,9 @@ def test_detect_events_finds_runs_and_merges_close_ones():
     probs[10:15] = 0.9      # 0.40 s
     probs[16:18] = 0.7      # 0.64 s: a dip of one step -> the same detection
     probs[60:62] = 0.95     # 2.40 s
-    t, c = tw.detect_events(probs, times, 0.5, min_gap_s=0.2)
+    t, c = detect_events(probs, times, 0.5, min_gap_s=0.2)
     assert t.tolist() == pytest.approx([0.40, 2.40]) and c.tolist() == pytest.approx([0.9, 0.95])
-    assert len(tw.detect_events(probs, times, 0.99)[0]) == 0
+    assert len(detect_events(probs, times, 0.99)[0]) == 0
 
 
 def test_back_to_back_activates_stay_two_detections():
@@ -71,9 +71,9 @@ def test_back_to_back_activates_stay_two_detections():
     probs = np.zeros(250)
     for end in (2.0, 2.95):
         probs[(times >= end + 0.16) & (times <= end + 0.52)] = 0.99
-    t, _ = tw.detect_events(probs, times, 0.5)
+    t, _ = detect_events(probs, times, 0.5)
     assert tw.match_events(t, np.array([2.0, 2.95]), 0.5) == ([True, True], 0)
-    assert len(tw.detect_events(probs, times, 0.5, min_gap_s=0.75)[0]) == 1
+    assert len(detect_events(probs, times, 0.5, min_gap_s=0.75)[0]) == 1
 
 
 def test_matching_within_half_a_second_each_truth_once():
