@@ -31,6 +31,19 @@ def test_repro_builds_every_output(smoke_project):
         assert f"| {spec.name} | {spec.course} |" in scoreboard
 
 
+def test_repro_console_is_one_line_per_epoch_without_ray_internals(smoke_project):
+    log = (smoke_project / "repro.log").read_text()
+    for spec_name in ("translation", "detection", "face", "trigger_word"):
+        assert f"[dlzoo] training {spec_name}" in log
+    epochs = [line for line in log.splitlines() if "[dlzoo] epoch 1/" in line and "train_loss=" in line]
+    assert len(epochs) == 4, epochs  # each model's epoch line once (Ray's print patch doubled them)
+    assert all("ETA" in line or "in all" in line for line in epochs), epochs
+    for internal in ("core_worker.cc", "PreemptionWatcher", "TrainingReport(", "Requesting resources",
+                     "Started training worker group", "Setting up process group", "Token authentication",
+                     "is empty"):
+        assert internal not in log, internal
+
+
 def test_second_repro_is_a_noop(smoke_project):
     proc = sh("dvc", "repro", cwd=smoke_project)
     assert "Running stage" not in proc.stdout
