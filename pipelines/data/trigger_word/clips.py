@@ -1,17 +1,19 @@
 """One trigger-word clip and its record: words placed over a background, augmented, levelled.
 
-    from pipelines.data.trigger_word.clips import make_clip, spoken_clip
+    from pipelines.data.trigger_word.clips import make_clip, make_talk_clip, spoken_clip
     samples, record = make_clip(params, src, np.random.default_rng(0), positives=True)  # dataset.check_params
+    samples, record = make_talk_clip(params, src, np.random.default_rng(0))   # src with real_speech
     samples = spoken_clip([("activate", 3.0), ("coffee", 5.0), ("activate", 7.0)], "en-gb-scotland+m3")
 
 :func:`make_clip` is the course's recipe with random ingredients (``dlzoo data trigger_word`` calls it once
-per clip through ``dataset.write_dataset``); :func:`spoken_clip` is a clip with known answers, for the
-service and its checks.
+per clip through ``dataset.write_dataset``); :func:`make_talk_clip` is a ``real_negatives`` clip, real people
+talking on with the same backgrounds and augmentation (:func:`finish_clip`); :func:`spoken_clip` is a clip
+with known answers, for the service and its checks.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -29,6 +31,7 @@ from pipelines.data.trigger_word.effects import (
     word_tilts,
 )
 from pipelines.data.trigger_word.sources import Sources
+from pipelines.data.trigger_word.talk import excerpt, stream
 from pipelines.data.trigger_word.voices import VOCODED, Rendition, default_cache_dir, draw_rendition, synthesize
 from pipelines.data.trigger_word.words import HARD_CONFUSABLES, POSITIVE, negative_word
 
@@ -42,6 +45,8 @@ SPEED_STEPS = np.round(np.arange(0.88, 1.1201, 0.02), 2)  # steps of 0.02 keep r
 TILT_DB_PER_OCTAVE = (-4.0, 4.0)
 MIN_GAP_S = 0.05                   # between inserted words
 PLACEMENT_TRIES = 50
+REAL_SPEECH = "real_speech"        # the "word" of a real person's excerpt or piece of talk in a record
+TALK_PAUSE_S = (0.1, 0.8)          # between recordings in a real_negatives clip
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,13 @@ class Word:
     samples: np.ndarray
     text: str
     voice: str
+    origin: dict = field(default_factory=dict)  # a real person's excerpt: its recording and from_s
+
+
+def real_word(rng: np.random.Generator, src: Sources) -> Word:
+    """A negative word from a real person of the side (``talk.excerpt``), its voice ``real:<source/group>``."""
+    x, rec, from_s = excerpt(rng, src.real_speech, src.rate)
+    return Word(x, REAL_SPEECH, f"real:{rec.speaker}", {"recording": str(rec.path), "from_s": from_s})
 
 
 def draw_word(rng: np.random.Generator, src: Sources, positive: bool) -> Word:
@@ -59,6 +71,9 @@ def draw_word(rng: np.random.Generator, src: Sources, positive: bool) -> Word:
     if real and rng.random() < src.real_fraction:
         name, x = real[int(rng.integers(len(real)))]
         return Word(x, POSITIVE if positive else "real", f"real:{name}")
+    # no draw without real speech or at p_real_negative 0: those clips keep their bytes
+    if not positive and src.real_speech and src.p_real_negative > 0 and rng.random() < src.p_real_negative:
+        return real_word(rng, src)
     if positive:
         text = POSITIVE
     elif src.p_hard_negative > 0 and rng.random() < src.p_hard_negative:  # no draw at 0: dev and test unchanged
@@ -100,7 +115,7 @@ def _event(word: Word, start: int, rate: int, speed: float, tilt: float, eq: lis
         event["tilt_db_per_octave"] = tilt
     if eq:
         event["eq"] = [list(band) for band in eq]
-    return event
+    return {**event, **word.origin}
 
 
 def make_clip(params: dict, src: Sources, rng: np.random.Generator, positives: bool) -> tuple[np.ndarray, dict]:
@@ -111,12 +126,12 @@ def make_clip(params: dict, src: Sources, rng: np.random.Generator, positives: b
     n_neg = int(rng.integers(0, params["max_negatives"] + 1))
     words = [draw_word(rng, src, True) for _ in range(n_pos)] + [draw_word(rng, src, False) for _ in range(n_neg)]
     speeds = [float(rng.choice(SPEED_STEPS)) for _ in words]
-    words = [Word(speed_perturb(w.samples, speeds[i], rate), w.text, w.voice) for i, w in enumerate(words)]
+    words = [replace(w, samples=speed_perturb(w.samples, speeds[i], rate)) for i, w in enumerate(words)]
     tilts = word_tilts(rng, len(words), src.p_word_tilt)
-    words = [Word(spectral_tilt(w.samples, rate, tilts[i]), w.text, w.voice) if tilts[i] else w
+    words = [replace(w, samples=spectral_tilt(w.samples, rate, tilts[i])) if tilts[i] else w
              for i, w in enumerate(words)]
     eqs = word_eqs(rng, len(words), src.p_word_eq)
-    words = [Word(spectral_eq(w.samples, rate, eqs[i]), w.text, w.voice) if eqs[i] else w
+    words = [replace(w, samples=spectral_eq(w.samples, rate, eqs[i])) if eqs[i] else w
              for i, w in enumerate(words)]
     starts = place_segments(rng, [len(w.samples) for w in words], n, round(MIN_GAP_S * rate))
     speech_db = rng.uniform(*SPEECH_LEVEL_DB)
@@ -128,6 +143,45 @@ def make_clip(params: dict, src: Sources, rng: np.random.Generator, positives: b
             continue
         speech[start:start + len(w.samples)] += at_level(w.samples, speech_db + rng.uniform(*WORD_GAIN_DB))
         (activates if i < n_pos else negatives).append(_event(w, start, rate, speeds[i], tilts[i], eqs[i]))
+    mix, tail = finish_clip(params, src, rng, speech, speech_db)
+    return mix, _record(params, n / rate, activates, negatives, tail)
+
+
+def make_talk_clip(params: dict, src: Sources, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+    """A ``real_negatives`` clip and its record: the side's real people talking on, recordings back to back
+    with ``TALK_PAUSE_S`` pauses (the first from a random point of it), each at its own gain around one
+    speech level, then :func:`finish_clip` as in :func:`make_clip`. No "activate": a false accept here is
+    one that real speech caused."""
+    rate = src.rate
+    n = round(params["clip_seconds"] * rate)
+    speech_db = rng.uniform(*SPEECH_LEVEL_DB)
+    speech = np.zeros(n)
+    negatives = []
+    for piece in stream(rng, src.real_speech, n, rate, TALK_PAUSE_S, mid_start=True):
+        end = piece.start + len(piece.samples)
+        speech[piece.start:end] += piece.samples * db_to_gain(speech_db + rng.uniform(*WORD_GAIN_DB))
+        negatives.append({"word": REAL_SPEECH, "start_s": round(piece.start / rate, 4), "end_s": round(end / rate, 4),
+                          "voice": f"real:{piece.recording.speaker}", "recording": str(piece.recording.path),
+                          "from_s": piece.from_s})
+    mix, tail = finish_clip(params, src, rng, speech, speech_db)
+    return mix, _record(params, n / rate, [], negatives, tail)
+
+
+@dataclass(frozen=True)
+class Tail:
+    """What :func:`finish_clip` did: the background (kind, level, voices) and the augmentation."""
+
+    background: dict
+    augment: dict
+    voices: list[str]
+
+
+def finish_clip(params: dict, src: Sources, rng: np.random.Generator, speech: np.ndarray, speech_db: float
+                ) -> tuple[np.ndarray, Tail]:
+    """Every clip's augmentation tail, in this order of draws (old seeds give old bytes): room reverb on the
+    speech (``p_reverb``), the background ``SNR_DB`` below ``speech_db`` (near silence: dither), telephone
+    band (``p_telephone``), spectral tilt (drawn always, applied with ``p_tilt``), volume, peak limit."""
+    rate, n = src.rate, len(speech)
     aug: dict = {"reverb_rt60_s": None}
     if rng.random() < params["p_reverb"]:
         speech, rt60 = reverb(rng, speech, rate)
@@ -146,17 +200,21 @@ def make_clip(params: dict, src: Sources, rng: np.random.Generator, positives: b
     peak = float(np.max(np.abs(mix))) if n else 0.0
     if peak > PEAK:
         mix *= PEAK / peak
-    record = {
-        "duration_s": n / rate,
+    return mix, Tail({"kind": kind, "level_db": round(float(bg_db), 2)}, aug, list(bg_voices))
+
+
+def _record(params: dict, duration_s: float, activates: list[dict], negatives: list[dict], tail: Tail) -> dict:
+    """A clip's record (without ``file``); ``voices``: every voice heard, words and background alike."""
+    return {
+        "duration_s": duration_s,
         "activate_ends_s": sorted(e["end_s"] for e in activates),
         "label_window_s": params["label_window_s"],
         "activates": sorted(activates, key=lambda e: e["start_s"]),
         "negatives": sorted(negatives, key=lambda e: e["start_s"]),
-        "background": {"kind": kind, "level_db": round(float(bg_db), 2)},
-        "augment": aug,
-        "voices": sorted({e["voice"] for e in activates + negatives} | set(bg_voices)),
+        "background": tail.background,
+        "augment": tail.augment,
+        "voices": sorted({e["voice"] for e in activates + negatives} | set(tail.voices)),
     }
-    return mix, record
 
 
 def spoken_clip(words: list[tuple[str, float]], speaker: str, seconds: float = 10.0, rate: int = 16_000,

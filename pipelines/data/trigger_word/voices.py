@@ -160,16 +160,34 @@ def synth_command(r: Rendition, path: Path) -> list[str]:
             "-w", str(path), r.word]
 
 
-def trim_silence(x: np.ndarray, rate: int) -> np.ndarray:
-    """Cut leading and trailing frames more than ``TRIM_DB`` below the loudest frame (keeping a short pad)."""
+def frame_energies(x: np.ndarray, rate: int) -> np.ndarray:
+    """Mean square of each whole ``TRIM_FRAME_S`` frame of ``x``."""
     frame = max(1, round(TRIM_FRAME_S * rate))
     n = len(x) // frame
-    if n == 0:
-        return x
-    energy = np.square(x[:n * frame].astype(np.float64)).reshape(n, frame).mean(axis=1)
-    loud = np.flatnonzero(energy >= energy.max() * 10 ** (TRIM_DB / 10))
+    return np.square(x[:n * frame].astype(np.float64)).reshape(n, frame).mean(axis=1)
+
+
+def silence_bounds(x: np.ndarray, rate: int, loudest: float | None = None) -> tuple[int, int]:
+    """``(start, end)`` of ``x`` without its leading and trailing frames more than ``TRIM_DB`` below the
+    loudest frame (keeping a short pad): where :func:`trim_silence` cuts, so a caller can say where the kept
+    part lay. ``loudest``: the frame energy to compare with instead of ``x``'s own, for an excerpt of a
+    longer recording (a pause inside it is then silence, not its own loudest part); ``(0, 0)`` when no frame
+    comes near it."""
+    frame = max(1, round(TRIM_FRAME_S * rate))
+    energy = frame_energies(x, rate)
+    if len(energy) == 0:
+        return 0, len(x)
+    loud = np.flatnonzero(energy >= (energy.max() if loudest is None else loudest) * 10 ** (TRIM_DB / 10))
+    if len(loud) == 0:
+        return 0, 0
     pad = round(TRIM_PAD_S * rate)
-    return x[max(0, loud[0] * frame - pad):min(len(x), (loud[-1] + 1) * frame + pad)]
+    return max(0, loud[0] * frame - pad), min(len(x), (loud[-1] + 1) * frame + pad)
+
+
+def trim_silence(x: np.ndarray, rate: int) -> np.ndarray:
+    """Cut leading and trailing frames more than ``TRIM_DB`` below the loudest frame (keeping a short pad)."""
+    start, end = silence_bounds(x, rate)
+    return x[start:end]
 
 
 def default_cache_dir() -> Path:
