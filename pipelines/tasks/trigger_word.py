@@ -64,19 +64,24 @@ def frame_labels(activate_ends_s: list[float], count: int, frame_period_s: float
 
 
 class ClipSet(Dataset):
-    """``(samples float16 (n,), activate end times, other words' end times)`` per clip of a split."""
+    """``(samples float16 (n,), activate end times, other words' end times)`` per clip of a split.
+
+    ``inputs`` holds what the network reads per clip (here the samples, also as ``audio``) and ``seconds``
+    each clip's length; a task with another front end builds its own set with the same three attributes."""
 
     def __init__(self, data_dir: Path, records: list[dict], rate: int):
         self.records = records
         self.audio = [torch.from_numpy(load_audio((Path(data_dir) / r["file"]).read_bytes(), rate)).half()
                       for r in tqdm(records, desc="clips", unit="clip", mininterval=5)]
+        self.inputs = self.audio
+        self.seconds = [len(a) / rate for a in self.audio]
 
     def __len__(self) -> int:
         return len(self.records)
 
     def __getitem__(self, i: int):
         r = self.records[i]
-        return self.audio[i], r["activate_ends_s"], [float(w["end_s"]) for w in r.get("negatives", [])]
+        return self.inputs[i], r["activate_ends_s"], [float(w["end_s"]) for w in r.get("negatives", [])]
 
 
 def spec_augment(spec: torch.Tensor, cfg: dict) -> torch.Tensor:
@@ -160,10 +165,14 @@ def detect(model: TriggerWordNet, audio: list[torch.Tensor], feat: dict, thresho
 class TriggerWordTask(Task):
     name = "trigger_word"
 
+    def clip_set(self, data_dir: Path, split: str) -> ClipSet:
+        """One split's clips as the network reads them (a subclass with another front end overrides this,
+        :meth:`forward` and :meth:`_probs`)."""
+        return ClipSet(data_dir, read_split(data_dir, split), feature_params(self.params)["sample_rate"])
+
     def load(self, data_dir: Path) -> None:
-        rate = feature_params(self.params)["sample_rate"]
-        self.train_set = ClipSet(data_dir, read_split(data_dir, "train"), rate)
-        self.dev_set = ClipSet(data_dir, read_split(data_dir, "dev"), rate)
+        self.train_set = self.clip_set(data_dir, "train")
+        self.dev_set = self.clip_set(data_dir, "dev")
         self.meta.setdefault("threshold", 0.5)
         self.meta["label_window_s"] = float(self.train_set.records[0].get("label_window_s", 0.364)) \
             if self.train_set.records else 0.364
@@ -172,8 +181,8 @@ class TriggerWordTask(Task):
         return self.train_set, self.dev_set
 
     def collate(self, batch):
-        audio, ends, negative_ends = zip(*batch, strict=True)
-        return {"audio": list(audio), "ends": list(ends), "negative_ends": list(negative_ends)}
+        inputs, ends, negative_ends = zip(*batch, strict=True)
+        return {"inputs": list(inputs), "ends": list(ends), "negative_ends": list(negative_ends)}
 
     def model_config(self) -> dict:
         feat = feature_params(self.params)
@@ -210,14 +219,18 @@ class TriggerWordTask(Task):
                 row[(times > end - 0.1) & (times <= end + span)] = weight
         return torch.from_numpy(w)
 
-    def loss(self, model, batch):
-        net = self.unwrap(model)
-        spec, lengths = features(batch["audio"], feature_params(self.params))
-        if model.training:
+    def forward(self, model, inputs: list, augment: bool) -> tuple[torch.Tensor, list[int]]:
+        """A batch of clips -> padded logits ``(B, steps)`` and each clip's own input length (what
+        ``n_steps`` reads); ``augment`` adds training's augmentation."""
+        spec, lengths = features(inputs, feature_params(self.params))
+        if augment:
             spec = spec_augment(vtlp(spec, float(self.params["augment"].get("vtlp_warp", 0.0))),
                                 self.params["augment"])
-        logits = model(spec.to(next(net.parameters()).device))
-        return self._batch_loss(net, batch, logits, lengths)
+        return model(spec.to(next(self.unwrap(model).parameters()).device)), lengths
+
+    def loss(self, model, batch):
+        logits, lengths = self.forward(model, batch["inputs"], augment=model.training)
+        return self._batch_loss(self.unwrap(model), batch, logits, lengths)
 
     def _batch_loss(self, net: TriggerWordNet, batch: dict, logits: torch.Tensor, lengths: list[int]) -> torch.Tensor:
         """Masked, weighted BCE of ``logits`` (B, steps) against the batch's labels."""
@@ -233,7 +246,7 @@ class TriggerWordTask(Task):
         return (loss * mask).sum() / mask.sum().clamp(min=1)
 
     def _probs(self, model, dataset: ClipSet):
-        return predict_probs(model, list(dataset.audio), feature_params(self.params),
+        return predict_probs(model, list(dataset.inputs), feature_params(self.params),
                              self.params["train"].get("eval_batch_size", 32))
 
     @torch.no_grad()
@@ -243,18 +256,15 @@ class TriggerWordTask(Task):
         net = self.unwrap(model)
         net.eval()
         total, n, out = 0.0, 0, []
-        feat = feature_params(self.params)
         for batch in loader:  # one forward pass per batch for both the loss and the probabilities
-            spec, lengths = features(batch["audio"], feat)
-            logits = net(spec.to(device))
-            total += float(self._batch_loss(net, batch, logits, lengths)) * len(batch["audio"])
-            n += len(batch["audio"])
+            logits, lengths = self.forward(net, batch["inputs"], augment=False)
+            total += float(self._batch_loss(net, batch, logits, lengths)) * len(batch["inputs"])
+            n += len(batch["inputs"])
             out += clip_probs(net, logits, lengths)
         d = self.params["decode"]
         threshold, m = tw_metrics.choose_threshold(
             [p for p, _ in out], [t for _, t in out], [r["activate_ends_s"] for r in self.dev_set.records],
-            [r.get("duration_s", len(a) / feature_params(self.params)["sample_rate"])
-             for r, a in zip(self.dev_set.records, self.dev_set.audio, strict=True)],
+            [r.get("duration_s", s) for r, s in zip(self.dev_set.records, self.dev_set.seconds, strict=True)],
             d["tolerance_s"], d["min_gap_s"], max_false_accepts_per_hour=d.get("max_false_accepts_per_hour"))
         self.meta["threshold"] = threshold
         net.train()
@@ -273,17 +283,16 @@ class TriggerWordTask(Task):
         if not splits:
             raise FileNotFoundError(f"trigger_word evaluate: no <split>.json in {data_dir}")
         d, threshold = self.params["decode"], float(self.meta["threshold"])
-        rate = feature_params(self.params)["sample_rate"]
         metrics: dict = {"threshold": threshold}
         details: dict = {}
         scored: dict = {}
         for split in splits:
-            records = read_split(data_dir, split)
-            dataset = ClipSet(data_dir, records, rate)
+            dataset = self.clip_set(data_dir, split)
+            records = dataset.records
             out = self._probs(model, dataset)
             probs, times = [p for p, _ in out], [t for _, t in out]
             ends = [r["activate_ends_s"] for r in records]
-            durations = [len(a) / rate for a in dataset.audio]
+            durations = list(dataset.seconds)
             scored[split] = (probs, times, ends, durations)
             m = tw_metrics.event_metrics(probs, times, ends, durations, threshold, d["tolerance_s"], d["min_gap_s"])
             hits = total = 0

@@ -198,7 +198,7 @@ def test_validate_forwards_dev_once_with_the_loss_and_threshold_of_two_passes(sm
 
     net.eval()
     with torch.no_grad():
-        losses = [float(task.loss(net, b)) * len(b["audio"]) for b in loader]
+        losses = [float(task.loss(net, b)) * len(b["inputs"]) for b in loader]
     out = predict_probs(net, list(task.dev_set.audio), feature_params(params), 3)
     d = params["decode"]
     threshold, _ = tw.choose_threshold([p for p, _ in out], [t for _, t in out],
