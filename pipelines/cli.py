@@ -108,7 +108,10 @@ def data_cmd(ctx: click.Context, dataset: str, seed: int | None, out: str | None
         spec = registry.dataset(dataset)
     except KeyError as err:
         raise CliError(str(err.args[0])) from err
-    params = section(_params(ctx), spec.params_section)
+    everything = _params(ctx)
+    params = section(everything, spec.params_section)
+    if spec.source:  # a feature cache reads the folder its source dataset is written to
+        params["source"] = section(everything, registry.dataset(spec.source).params_section)["out"]
     for key, folder in folders.items():
         if folder is None:
             continue

@@ -47,16 +47,17 @@ def stages(params: dict) -> dict[str, dict]:
         data_dirs[dataset.name] = section(params, dataset.params_section)["out"]
         out[f"data_{dataset.name}"] = {
             "cmd": f"dlzoo data {dataset.name}",
-            "deps": code_deps(dataset.module),
+            "deps": [*([data_dirs[dataset.source]] if dataset.source else []), *code_deps(dataset.module)],
             "params": [dataset.params_section],
             "outs": [data_dirs[dataset.name]],
         }
     for spec in registry.MODELS.values():
         data = data_dirs[spec.dataset]
+        caches = [data_dirs[f] for f in spec.features]
         name = spec.name
         out[f"train_{name}"] = {
             "cmd": f"dlzoo train {name}",
-            "deps": [data, *code_deps("pipelines.training.driver", spec.task_module)],
+            "deps": [data, *caches, *code_deps("pipelines.training.driver", spec.task_module)],
             "params": RAY_PARAMS + [f"{name}.{key}" for key in spec.train_params],
             "outs": [f"artifacts/{name}/model.pt"],
             "metrics": [{f"artifacts/{name}/metrics.json": {"cache": False}}],
@@ -64,7 +65,7 @@ def stages(params: dict) -> dict[str, dict]:
         }
         out[f"evaluate_{name}"] = {
             "cmd": f"dlzoo evaluate {name}",
-            "deps": [data, f"artifacts/{name}/model.pt",
+            "deps": [data, *caches, f"artifacts/{name}/model.pt",
                      *code_deps("pipelines.training.artifacts", spec.task_module)],
             **({"params": [f"{name}.{key}" for key in spec.evaluate_params]} if spec.evaluate_params else {}),
             "outs": [f"reports/{name}/details.json"],

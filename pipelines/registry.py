@@ -32,6 +32,9 @@ class DatasetSpec:
     params_section: str  # its section of params.yaml (``out`` there is where it is written)
     writer: str  # "module:function(params, out, seed) -> summary"
     description: str
+    # the dataset it is computed from (a feature cache): its folder is a dep of this data stage and reaches
+    # the writer as params["source"]
+    source: str | None = None
 
     @property
     def module(self) -> str:
@@ -62,6 +65,7 @@ class ModelSpec:
     train_params: tuple[str, ...] = ("model", "train")  # keys of its params section that training reads
     evaluate_params: tuple[str, ...] = ()  # ... and evaluation
     plots: tuple[str, ...] = ("train_loss",)  # history.csv columns of its training curves
+    features: tuple[str, ...] = ()  # datasets computed from its dataset (caches) that training and evaluation read
 
     @property
     def task_module(self) -> str:
@@ -103,6 +107,10 @@ register_dataset(DatasetSpec("face", "data_face", "pipelines.data.faces:write_da
 register_dataset(DatasetSpec("trigger_word", "data_trigger_word", "pipelines.data.trigger_word.dataset:write_dataset",
                              "10 s clips with 'activate' (espeak-ng/flite/Festival/Kokoro voices) over noise, "
                              "WAV + JSON"))
+register_dataset(DatasetSpec("trigger_word_embeddings", "data_trigger_word_embeddings",
+                             "pipelines.features.clip_embeddings:write_dataset",
+                             "openWakeWord speech embeddings (96-d per 80 ms) of every trigger_word clip, "
+                             "float16 .npy + index JSON", source="trigger_word"))
 
 
 register(ModelSpec(
@@ -160,4 +168,19 @@ register(ModelSpec(
     train_params=("features", "model", "augment", "train", "decode"),
     evaluate_params=("decode",),
     plots=("train_loss", "dev_loss", "dev_f1", "dev_recall"),
+))
+register(ModelSpec(
+    name="wake_word",
+    course="C5W3",
+    title='Wake word "activate", production stage 1: the course\'s Conv1D + GRU head over Google\'s frozen speech '
+          "embedding (openWakeWord's front end, trained on real speech)",
+    dataset="trigger_word",
+    task="pipelines.tasks.wake_word:WakeWordTask",
+    headline="test.recall",
+    course_figure="n/a: beyond the course; compare with the trigger_word row, same test clips",
+    also=("test.precision", "test.false_accepts_per_hour", "real_negatives.false_accepts_per_hour"),
+    train_params=("embeddings", "model", "augment", "train", "decode"),
+    evaluate_params=("embeddings", "decode"),
+    plots=("train_loss", "dev_loss", "dev_f1", "dev_recall"),
+    features=("trigger_word_embeddings",),
 ))

@@ -52,23 +52,20 @@ class TriggerWordHandler(BaseHandler):
     service = "trigger_word"
 
     def load(self, model_dir: Path) -> None:
+        from pipelines import registry
         from pipelines.tasks.trigger_word import feature_params
 
         super().load(model_dir)
         params = self.bundle["params"]
+        # the model that backs the service (the course's network or the wake-word detector) says how audio
+        # becomes detections: its task's detect(), the very code evaluation runs
+        self.task = registry.get(self.bundle["model_name"]).task_class()(params, self.bundle["meta"])
         self.features = feature_params(params)
         self.threshold = float(self.bundle["meta"]["threshold"])
-        self.min_gap_s = float(params["decode"]["min_gap_s"])
         self.max_seconds = float(self.setting("max_seconds"))
         self.max_bytes = int(self.setting("max_bytes"))
-        self.min_samples = self.shortest_input()
+        self.min_samples = self.task.min_samples(self.model)
         self.min_seconds = self.min_samples / self.features["sample_rate"]
-
-    def shortest_input(self) -> int:
-        """The fewest samples (at the model's rate) that give the network one output step: ``n_frames(n) =
-        1 + n // hop`` spectrogram frames must reach the smallest frame count ``n_steps`` accepts."""
-        frames = next(n for n in range(1, 100_000) if self.model.n_steps(n) > 0)
-        return (frames - 1) * self.features["hop"]
 
     def parse(self, body: Any, content_type: str) -> dict:
         chime_wanted = False
@@ -106,13 +103,9 @@ class TriggerWordHandler(BaseHandler):
         return {"samples": samples, "rate": rate, "duration_s": len(samples) / rate, "model_audio": model_audio}
 
     def predict(self, items: list[dict]) -> list[dict]:
-        import torch
-
         from pipelines.data.audio import encode_wav
-        from pipelines.tasks.trigger_word import detect
 
-        found = detect(self.model, [torch.from_numpy(it["model_audio"]) for it in items], self.features,
-                       self.threshold, self.min_gap_s)
+        found = self.task.detect(self.model, [it["model_audio"] for it in items])
         answers = []
         for item, activations in zip(items, found, strict=True):
             AUDIO_SECONDS.labels(service=self.service).inc(item["duration_s"])

@@ -151,17 +151,6 @@ def clip_probs(model: TriggerWordNet, logits: torch.Tensor, lengths: list[int]) 
     return [(row[:k], model.step_times(k)) for row, k in zip(probs, steps, strict=True)]
 
 
-def detect(model: TriggerWordNet, audio: list[torch.Tensor], feat: dict, threshold: float, min_gap_s: float
-           ) -> list[list[dict]]:
-    """Clips -> per clip ``[{"time_s", "confidence"}]``: when each "activate" ended (the service's answer)."""
-    results = []
-    for probs, times in predict_probs(model, audio, feat):
-        t, c = detect_events(probs, times, threshold, min_gap_s)
-        results.append([{"time_s": round(float(a), 3), "confidence": round(float(b), 4)} for a, b in zip(t, c,
-                                                                                                          strict=True)])
-    return results
-
-
 class TriggerWordTask(Task):
     name = "trigger_word"
 
@@ -244,6 +233,26 @@ class TriggerWordTask(Task):
             loss = loss * self.negative_word_weights(net, batch["negative_ends"], logits.shape[1],
                                                      negative_weight).to(device)
         return (loss * mask).sum() / mask.sum().clamp(min=1)
+
+    def min_samples(self, model) -> int:
+        """The fewest samples (at the model's rate) that give the network one output step: ``n_frames(n) =
+        1 + n // hop`` spectrogram frames must reach the smallest frame count ``n_steps`` accepts."""
+        frames = next(n for n in range(1, 100_000) if model.n_steps(n) > 0)
+        return (frames - 1) * feature_params(self.params)["hop"]
+
+    def audio_probs(self, model, audio: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Clips (float samples at the model's rate) -> per clip (step probabilities, step times in s)."""
+        return predict_probs(model, [torch.from_numpy(np.asarray(a, np.float32)) for a in audio],
+                             feature_params(self.params))
+
+    def detect(self, model, audio: list[np.ndarray]) -> list[list[dict]]:
+        """Clips -> per clip ``[{"time_s", "confidence"}]`` at the threshold chosen on dev: the service's answer."""
+        results = []
+        for probs, times in self.audio_probs(model, audio):
+            t, c = detect_events(probs, times, float(self.meta["threshold"]), float(self.params["decode"]["min_gap_s"]))
+            results.append([{"time_s": round(float(a), 3), "confidence": round(float(b), 4)}
+                            for a, b in zip(t, c, strict=True)])
+        return results
 
     def _probs(self, model, dataset: ClipSet):
         return predict_probs(model, list(dataset.inputs), feature_params(self.params),

@@ -32,11 +32,13 @@ def test_repro_builds_every_output(smoke_project):
 
 
 def test_repro_console_is_one_line_per_epoch_without_ray_internals(smoke_project):
+    from pipelines import registry
+
     log = (smoke_project / "repro.log").read_text()
-    for spec_name in ("translation", "detection", "face", "trigger_word"):
+    for spec_name in registry.MODELS:
         assert f"[dlzoo] training {spec_name}" in log
     epochs = [line for line in log.splitlines() if "[dlzoo] epoch 1/" in line and "train_loss=" in line]
-    assert len(epochs) == 4, epochs  # each model's epoch line once (Ray's print patch doubled them)
+    assert len(epochs) == len(registry.MODELS), epochs  # each model's epoch line once (Ray's print patch doubled them)
     assert all("ETA" in line or "in all" in line for line in epochs), epochs
     for internal in ("core_worker.cc", "PreemptionWatcher", "TrainingReport(", "Requesting resources",
                      "Started training worker group", "Setting up process group", "Token authentication",
@@ -77,8 +79,10 @@ def test_push_then_pull_restores_outputs(smoke_project):
 
 
 @pytest.mark.parametrize("rel, expected", [
-    ("pipelines/tasks/trigger_word.py",  # frame_labels: the training targets, not the data
-     {"train_trigger_word", "evaluate_trigger_word", "package_trigger_word"}),
+    ("pipelines/tasks/trigger_word.py",  # frame_labels: the training targets, not the data (nor the embeddings)
+     {"train_trigger_word", "evaluate_trigger_word", "package_trigger_word", "train_wake_word",
+      "evaluate_wake_word"}),
+    ("pipelines/models/wake_word.py", {"train_wake_word", "evaluate_wake_word"}),
     ("services/face.py", {"package_face"}),
     ("pipelines/models/seq2seq_attention.py", {"train_translation", "evaluate_translation", "package_translation"}),
 ])

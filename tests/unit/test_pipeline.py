@@ -43,9 +43,15 @@ def stages_depending_on(stages, rel):
 
 def test_one_model_s_code_reaches_only_its_own_stages():
     stages = derived()
-    # frame_labels (the trigger word's training targets) is the task's: editing it reruns training, not the data
+    # frame_labels (the trigger word's training targets) is the task's: editing it reruns training, not the data;
+    # the wake word's task fills the trigger word's hooks, so it reruns too (and its embeddings do not)
     assert stages_depending_on(stages, "pipelines/tasks/trigger_word.py") == {
-        "train_trigger_word", "evaluate_trigger_word", "package_trigger_word"}
+        "train_trigger_word", "evaluate_trigger_word", "package_trigger_word", "train_wake_word",
+        "evaluate_wake_word"}
+    assert stages_depending_on(stages, "data/trigger_word") == {
+        "data_trigger_word_embeddings", "train_trigger_word", "evaluate_trigger_word", "train_wake_word",
+        "evaluate_wake_word"}
+    assert "data/trigger_word_embeddings" in stages["train_wake_word"]["deps"]
     # the generator's effects reach the data stage only: training reruns when the bytes it writes change
     assert stages_depending_on(stages, "pipelines/data/trigger_word/effects.py") == {"data_trigger_word"}
     assert stages_depending_on(stages, "pipelines/data/dates.py") == {
@@ -73,16 +79,18 @@ def runtime_project_files(modules: list[str], calls: str = "") -> set[str]:
 
 def test_every_module_a_stage_imports_is_among_its_deps():
     stages = derived()
+    checks = [(f"data_{name}", ["pipelines.registry"], f"from pipelines import registry\n"
+                                                        f"importlib.import_module(registry.dataset({name!r}).module)")
+              for name in registry.DATASETS]
     for spec in registry.MODELS.values():
         task = f"registry.get({spec.name!r}).task_class()"
-        dataset = f"registry.dataset({spec.dataset!r}).module"
-        for stage, modules, calls in (
-                (f"data_{spec.dataset}", ["pipelines.registry"], f"from pipelines import registry\n"
-                                                               f"importlib.import_module({dataset})"),
-                (f"train_{spec.name}", ["pipelines.training.driver"], f"from pipelines import registry\n{task}"),
-                (f"evaluate_{spec.name}", ["pipelines.training.artifacts"], f"from pipelines import registry\n{task}"),
-                (f"package_{spec.name}", ["pipelines.serving.package", f"services.{spec.service}"],
-                 f"from pipelines import registry\n{task}")):
-            deps = set(stages[stage]["deps"]) | set(pipeline.DECLARATIONS)
-            missing = runtime_project_files(modules, calls) - deps
-            assert not missing, f"{stage} imports {sorted(missing)} at run time, not among its deps"
+        checks += [(f"train_{spec.name}", ["pipelines.training.driver"], f"from pipelines import registry\n{task}"),
+                   (f"evaluate_{spec.name}", ["pipelines.training.artifacts"],
+                    f"from pipelines import registry\n{task}")]
+        if spec.service:
+            checks.append((f"package_{spec.name}", ["pipelines.serving.package", f"services.{spec.service}"],
+                           f"from pipelines import registry\n{task}"))
+    for stage, modules, calls in checks:
+        deps = set(stages[stage]["deps"]) | set(pipeline.DECLARATIONS)
+        missing = runtime_project_files(modules, calls) - deps
+        assert not missing, f"{stage} imports {sorted(missing)} at run time, not among its deps"

@@ -35,12 +35,10 @@ def tone(n: int, rate: int = 16000) -> bytes:
 
 def test_the_shortest_clip_follows_from_the_model():
     """The first output step needs ``kernel`` spectrogram frames, i.e. ``(kernel - 1) * hop`` samples."""
-    h = TriggerWordHandler()
-    h.features = {"hop": 160, "sample_rate": 16000}
-    h.model = TriggerWordTask.build_model(_config(kernel=15, stride=4))
-    assert h.shortest_input() == 14 * 160  # 0.14 s: the course's Conv1D(kernel 15) on 10 ms frames
-    h.model = TriggerWordTask.build_model(_config(kernel=5, stride=2))
-    assert h.shortest_input() == 4 * 160
+    task = TriggerWordTask({"features": {"hop": 160}})
+    # 0.14 s: the course's Conv1D(kernel 15) on 10 ms frames
+    assert task.min_samples(TriggerWordTask.build_model(_config(kernel=15, stride=4))) == 14 * 160
+    assert task.min_samples(TriggerWordTask.build_model(_config(kernel=5, stride=2))) == 4 * 160
 
 
 def _config(kernel: int, stride: int) -> dict:
