@@ -164,7 +164,7 @@ register(ModelSpec(
     headline="test.recall",
     course_figure="n/a: the notebook trains on 32 clips and shows predictions on two recordings",
     service="trigger_word",
-    also=("test.precision", "test.false_accepts_per_hour"),
+    also=("test.precision", "test.false_accepts_per_hour", "real_negatives.false_accepts_per_hour"),
     train_params=("features", "model", "augment", "train", "decode"),
     evaluate_params=("decode",),
     plots=("train_loss", "dev_loss", "dev_f1", "dev_recall"),

@@ -130,3 +130,29 @@ def test_service_path_detects_from_audio_as_evaluation_scores_the_embeddings(smo
     shortest = task.min_samples(net)
     assert net.n_steps(n_steps(shortest)) == 1 and net.n_steps(n_steps(shortest - 1)) == 0
     assert all(isinstance(d, list) for d in task.detect(net, audio))
+
+
+def test_the_trigger_word_handler_serves_a_wake_word_model(smoke_params, tmp_path):
+    """The service's handler asks the bundle's task how audio becomes detections: a wake_word model.pt answers
+    WAVs with activations, and a clip shorter than one output step (0.782 s + 3 steps) is 400 with the reason."""
+    from pipelines.serving.package import service_config
+    from services.mock_context import MockContext
+    from services.trigger_word import TriggerWordHandler
+
+    params = json.loads(json.dumps(smoke_params["wake_word"]))
+    task = WakeWordTask(params, {"threshold": 0.5, "label_window_s": 0.364})
+    torch.manual_seed(0)
+    model = task.build_model(task.model_config())
+    torch.save({"model_name": "wake_word", "config": task.model_config(), "meta": task.meta,
+                "state_dict": model.state_dict(), "params": params, "run": "test"}, tmp_path / "model.pt")
+    (tmp_path / "service.json").write_text(json.dumps(service_config("trigger_word", smoke_params)))
+    handler = TriggerWordHandler()
+    handler.initialize(MockContext(tmp_path))
+    assert handler.min_samples == 12512 + 3 * 1280
+    tone = 0.3 * np.sin(np.arange(32000) * 2 * np.pi * 440 / 16000)
+    bodies = [encode_wav(tone, 16000), encode_wav(tone[:handler.min_samples - 1], 16000)]
+    ctx = MockContext(tmp_path, [{"Content-Type": "audio/wav"}] * 2)
+    out = [json.loads(o) for o in handler.handle([{"body": b} for b in bodies], ctx)]
+    assert {i: s[0] for i, s in ctx.statuses.items()} == {1: 400}
+    assert out[0]["duration_s"] == 2.0 and isinstance(out[0]["activations"], list)
+    assert "the model needs at least 1022.0 ms" in out[1]["error"]
