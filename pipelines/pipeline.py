@@ -11,8 +11,8 @@ editing any function a stage can reach reruns that stage and its descendants, an
 Two files are left out of the closures on purpose: ``pipelines/cli.py`` (argument plumbing) and
 ``pipelines/registry.py`` (the declarations). What they say about a stage (its command, params,
 outputs) is written into ``dvc.yaml`` itself, where DVC sees a change; a new model added to the
-registry therefore reruns nothing that exists. The scoreboard, which prints the registry, and the
-``.mar`` archives, which carry it, do depend on it.
+registry therefore reruns nothing that exists. The scoreboard, which prints the registry, does depend on
+it; a ``.mar`` does not carry it (its ``service.json`` names the model's task), so no archive does.
 """
 
 from __future__ import annotations

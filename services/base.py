@@ -161,11 +161,25 @@ class BaseHandler:
                            f"{key} in params.yaml and repackage (dlzoo package {self.service})")
         return self.config[key]
 
-    def load(self, model_dir: Path) -> None:
-        """Load the model from ``model_dir`` (overridden by services that need more than model.pt)."""
-        from pipelines.training.artifacts import load_model
+    def task_class(self):
+        """The model's task class, named by ``service.json`` (``dlzoo package`` writes it from the registry).
 
-        self.model, self.bundle = load_model(model_dir / "model.pt")
+        The archive then carries its own model's code and not the registry of every model, so registering
+        another model leaves every existing ``.mar`` (and its DVC stage) alone."""
+        import importlib
+
+        module, name = self.setting("task").split(":")
+        return getattr(importlib.import_module(module), name)
+
+    def load(self, model_dir: Path) -> None:
+        """Load the model from ``model_dir``: model.pt rebuilt by the task that built it in training
+        (overridden by services that need more than model.pt)."""
+        import torch
+
+        self.bundle = torch.load(model_dir / "model.pt", map_location="cpu", weights_only=False)
+        self.model = self.task_class().build_model(self.bundle["config"])
+        self.model.load_state_dict(self.bundle["state_dict"])
+        self.model.eval()
 
     # -- per service ----------------------------------------------------------------------------
     def parse(self, body: Any, content_type: str) -> Any:

@@ -52,14 +52,13 @@ class TriggerWordHandler(BaseHandler):
     service = "trigger_word"
 
     def load(self, model_dir: Path) -> None:
-        from pipelines import registry
         from pipelines.tasks.trigger_word import feature_params
 
         super().load(model_dir)
         params = self.bundle["params"]
         # the model that backs the service (the course's network or the wake-word detector) says how audio
         # becomes detections: its task's detect(), the very code evaluation runs
-        self.task = registry.get(self.bundle["model_name"]).task_class()(params, self.bundle["meta"])
+        self.task = self.task_class()(params, self.bundle["meta"])
         self.features = feature_params(params)
         self.threshold = float(self.bundle["meta"]["threshold"])
         self.max_seconds = float(self.setting("max_seconds"))

@@ -1,7 +1,7 @@
 """``dlzoo package <service>`` -> ``model-store/<service>.mar`` (torch-model-archiver).
 
-The archive holds the handler, the trained ``model.pt``, ``service.json`` (decode and input
-limits), ``model_config.yaml`` (dynamic batching, workers) and the project files the handler needs:
+The archive holds the handler, the trained ``model.pt``, ``service.json`` (the model's task class,
+decode and input limits), ``model_config.yaml`` (dynamic batching, workers) and the project files the handler needs:
 the import closure of the handler and of its model's task (``pipelines.imports``), so TorchServe runs
 the very model code training used, and a change to another model's code leaves this archive alone.
 The archive version is the hash of the weights.
@@ -41,9 +41,10 @@ TORCHSERVE_KEYS = ("workers", "batch_size", "max_batch_delay_ms", "timeout_s")
 
 def service_config(service: str, params: dict) -> dict:
     """The handler's ``service.json``: its input limits and threads, plus the model's decode settings."""
-    model = registry.services()[service].name
+    spec = registry.services()[service]
+    model = spec.name
     svc = params["serve"]["services"][service]
-    return {"service": service, **{k: v for k, v in svc.items() if k not in TORCHSERVE_KEYS},
+    return {"service": service, "task": spec.task, **{k: v for k, v in svc.items() if k not in TORCHSERVE_KEYS},
             **({"decode": params[model]["decode"]} if "decode" in params[model] else {})}
 
 

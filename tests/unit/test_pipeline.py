@@ -62,6 +62,8 @@ def test_one_model_s_code_reaches_only_its_own_stages():
     assert stages_depending_on(stages, "services/exporter.py") == set()  # not in any archive
     shared = stages_depending_on(stages, "services/base.py")
     assert shared == {f"package_{s}" for s in registry.services()}
+    # an archive names its task in service.json and carries no registry: registering a model repackages nothing
+    assert stages_depending_on(stages, "pipelines/registry.py") == {"scoreboard"}
 
 
 def runtime_project_files(modules: list[str], calls: str = "") -> set[str]:

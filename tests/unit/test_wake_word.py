@@ -145,7 +145,9 @@ def test_the_trigger_word_handler_serves_a_wake_word_model(smoke_params, tmp_pat
     model = task.build_model(task.model_config())
     torch.save({"model_name": "wake_word", "config": task.model_config(), "meta": task.meta,
                 "state_dict": model.state_dict(), "params": params, "run": "test"}, tmp_path / "model.pt")
-    (tmp_path / "service.json").write_text(json.dumps(service_config("trigger_word", smoke_params)))
+    # what `dlzoo package trigger_word` writes once wake_word backs the service: its task is named
+    config = {**service_config("trigger_word", smoke_params), "task": "pipelines.tasks.wake_word:WakeWordTask"}
+    (tmp_path / "service.json").write_text(json.dumps(config))
     handler = TriggerWordHandler()
     handler.initialize(MockContext(tmp_path))
     assert handler.min_samples == 12512 + 3 * 1280
