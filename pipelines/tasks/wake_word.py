@@ -28,21 +28,15 @@ from pipelines.features import clip_embeddings
 from pipelines.features.speech_embedding import CONTEXT, RATE, STEP, SpeechEmbedding
 from pipelines.imports import ROOT
 from pipelines.models.wake_word import WakeWordConfig, WakeWordNet
-from pipelines.tasks.trigger_word import TriggerWordTask, clip_probs, read_split
+from pipelines.tasks.trigger_word import ClipSet, TriggerWordTask, clip_probs, read_split
 
 
-class EmbeddingSet(torch.utils.data.Dataset):
-    """A split's clips as float16 embedding sequences ``(steps, 96)``, with their records and lengths."""
+class EmbeddingSet(ClipSet):
+    """A split's clips as float16 embedding sequences ``(steps, 96)``, with their records and lengths; items
+    are ClipSet's (inputs, activate end times, other words' end times)."""
 
     def __init__(self, records: list[dict], inputs: list[torch.Tensor], seconds: list[float]):
         self.records, self.inputs, self.seconds = records, inputs, seconds
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    def __getitem__(self, i: int):
-        r = self.records[i]
-        return self.inputs[i], r["activate_ends_s"], [float(w["end_s"]) for w in r.get("negatives", [])]
 
 
 def mask_steps(x: torch.Tensor, masks: int, max_steps: int) -> torch.Tensor:
