@@ -1,5 +1,5 @@
 """Integration fixtures: a smoke-profile copy of the project reproduced with the real DVC (and so
-the real Ray), and a real TorchServe serving its archive on free ports."""
+the real Ray), a real TorchServe serving its archive on free ports, and an S3-compatible endpoint."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,67 @@ def served(smoke_project, tmp_path_factory):
     server.start()
     yield server
     server.stop()
+
+
+@dataclass
+class S3Endpoint:
+    """An S3-compatible server (moto's server mode, as DVC's own tests use) with buckets ``buckets``.
+
+    ``env`` is what every client needs, Ray's workers and DVC included: credentials and
+    ``AWS_ENDPOINT_URL``, which botocore (DVC's s3fs) and pyarrow (Ray's storage) both read."""
+
+    url: str
+    env: dict
+    buckets: tuple[str, ...]
+
+    def keys(self, bucket: str, prefix: str = "") -> list[str]:
+        import boto3
+
+        client = boto3.client("s3", endpoint_url=self.url, **_credentials(self.env))
+        pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        return [obj["Key"] for page in pages for obj in page.get("Contents", [])]
+
+    def read(self, bucket: str, key: str) -> bytes:
+        import boto3
+
+        client = boto3.client("s3", endpoint_url=self.url, **_credentials(self.env))
+        return client.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def _credentials(env: dict) -> dict:
+    return {"aws_access_key_id": env["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
+            "region_name": env["AWS_DEFAULT_REGION"]}
+
+
+@pytest.fixture(scope="session")
+def s3():
+    import time
+
+    import boto3
+    import requests
+
+    from pipelines.serving.server import free_port, tool
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([tool("moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {"AWS_ACCESS_KEY_ID": "dlzoo-test", "AWS_SECRET_ACCESS_KEY": "dlzoo-test",
+           "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": url}
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(url, timeout=2)
+                break
+            except requests.RequestException:
+                assert proc.poll() is None and time.monotonic() < deadline, "moto_server did not start"
+                time.sleep(0.2)
+        buckets = ("dlzoo-ray", "dlzoo-dvc")
+        client = boto3.client("s3", endpoint_url=url, **_credentials(env))
+        for bucket in buckets:
+            client.create_bucket(Bucket=bucket)
+        yield S3Endpoint(url, env, buckets)
+    finally:
+        proc.terminate()
+        proc.wait(20)
