@@ -90,6 +90,22 @@ def pipeline_cmd(ctx: click.Context, check: bool) -> None:
     click.echo(f"{'wrote' if changed else 'unchanged:'} {pipeline.DVC_YAML.name}")
 
 
+@cli.command("repro")
+@click.argument("targets", nargs=-1)
+@click.option("--force", "-f", is_flag=True, help="Run the stages even if nothing changed (dvc repro --force).")
+@click.pass_context
+def repro_cmd(ctx: click.Context, targets: tuple[str, ...], force: bool) -> None:
+    """`dvc repro [TARGETS]` with a line per stage: its number, the time so far and an ETA."""
+    from pipelines import repro
+
+    try:
+        rc = repro.run(list(targets), ctx.parent.params["params_file"], ["--force"] if force else [])
+    except ValueError as err:
+        raise CliError(str(err)) from err
+    if rc:
+        sys.exit(rc)
+
+
 @cli.command("data")
 @click.argument("dataset")
 @click.option("--seed", type=int, default=None, help="Random seed (default: the dataset's params seed).")

@@ -21,7 +21,7 @@ if [ -n "$profile" ]; then
 fi
 
 echo "== dvc repro ($([ -n "$profile" ] && echo "profile $profile" || echo "default profile"))"
-dvc repro
+dlzoo repro   # dvc repro, with a line per stage: its number, the time so far and an ETA
 echo "== dvc metrics show"
 dvc metrics show
 echo "== reports/scoreboard.md"
