@@ -15,6 +15,7 @@ Writes benchmarks/results/serve_latency[_<service>].json.
 from __future__ import annotations
 
 import argparse
+import base64
 import copy
 import importlib
 import json
@@ -47,6 +48,15 @@ def example_requests(service: str, params: dict) -> list[tuple[object, str]]:
         if not images:
             raise SystemExit("no test images: run `dlzoo data detection` (or dvc repro) first")
         return [(p.read_bytes(), "image/jpeg") for p in images]
+    if service == "face":
+        from pipelines.data.identity_folders import load_identity_folders
+
+        people = load_identity_folders(Path(params["data_face"]["out"]) / "test")
+        if not people:
+            raise SystemExit("no test faces: run `dlzoo data face` (or dvc repro) first")
+        photos = [photo for folder in list(people.values())[:16] for photo in folder[1:3]]
+        return [({"op": "identify", "image": base64.b64encode(p.read_bytes()).decode()}, "application/json")
+                for p in photos]
     if service == "trigger_word":
         clips = sorted((Path(params["data_trigger_word"]["out"]) / "test").glob("*.wav"))[:16]
         if not clips:
