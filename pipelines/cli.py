@@ -184,7 +184,9 @@ def train_cmd(ctx, model, workers, gpu, epochs, data_dir, out, no_ray, verbose) 
     data = Path(data_dir) if data_dir else _data_dir(params, spec)
     if not data.is_dir():
         raise CliError(f"training data {data} does not exist: run `dlzoo data {spec.dataset}` first")
-    metrics = train(model, params, data, Path(out or f"artifacts/{model}"), use_ray=not no_ray)
+    if not spec.ray and not no_ray:
+        click.echo(f"[dlzoo] {model} is numpy code: it trains in this process (the same loop, no Ray worker group)")
+    metrics = train(model, params, data, Path(out or f"artifacts/{model}"), use_ray=spec.ray and not no_ray)
     click.echo(json.dumps(metrics, indent=2))
 
 
@@ -210,9 +212,13 @@ def evaluate_cmd(ctx, model, data_dir, model_file, out) -> None:
         net, bundle = load_model(Path(model_file or f"artifacts/{model}/model.pt"))
         task = spec.task_class()(section(params, model), bundle["meta"])
         metrics, details = task.evaluate(net, data)
+        # further files for a human (a table, a plot): a task with a ``reports`` method, named in the registry
+        extra = task.reports(net, data, metrics) if spec.reports else {}
     except (FileNotFoundError, ValueError) as err:
         raise CliError(str(err)) from err
     out_dir.mkdir(parents=True, exist_ok=True)
+    for name, blob in extra.items():
+        (out_dir / name).write_bytes(blob)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     (out_dir / "details.json").write_text(json.dumps(details, indent=2, ensure_ascii=False) + "\n")
     click.echo(json.dumps(metrics, indent=2))

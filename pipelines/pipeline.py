@@ -44,12 +44,14 @@ def stages(params: dict) -> dict[str, dict]:
     out: dict[str, dict] = {}
     data_dirs = {}
     for dataset in registry.DATASETS.values():
-        data_dirs[dataset.name] = section(params, dataset.params_section)["out"]
+        settings = section(params, dataset.params_section)
+        data_dirs[dataset.name] = settings["out"]
+        cache = settings.get(dataset.cache) if dataset.cache else None
         out[f"data_{dataset.name}"] = {
             "cmd": f"dlzoo data {dataset.name}",
             "deps": [*([data_dirs[dataset.source]] if dataset.source else []), *code_deps(dataset.module)],
             "params": [dataset.params_section],
-            "outs": [data_dirs[dataset.name]],
+            "outs": [data_dirs[dataset.name], *([{cache: {"persist": True}}] if cache else [])],
         }
     for spec in registry.MODELS.values():
         data = data_dirs[spec.dataset]
@@ -68,7 +70,7 @@ def stages(params: dict) -> dict[str, dict]:
             "deps": [data, *caches, f"artifacts/{name}/model.pt",
                      *code_deps("pipelines.training.artifacts", spec.task_module)],
             **({"params": [f"{name}.{key}" for key in spec.evaluate_params]} if spec.evaluate_params else {}),
-            "outs": [f"reports/{name}/details.json"],
+            "outs": [f"reports/{name}/details.json", *(f"reports/{name}/{r}" for r in spec.reports)],
             "metrics": [{f"reports/{name}/metrics.json": {"cache": False}}],
         }
         if spec.service:

@@ -35,6 +35,9 @@ class DatasetSpec:
     # the dataset it is computed from (a feature cache): its folder is a dep of this data stage and reaches
     # the writer as params["source"]
     source: str | None = None
+    # a key of its params section naming a folder the writer keeps between runs (the trigger word's synthesized
+    # words): a DVC output with ``persist: true``, so a rerun reuses it and ``dvc push``/``pull`` carry it
+    cache: str | None = None
 
     @property
     def module(self) -> str:
@@ -66,6 +69,8 @@ class ModelSpec:
     evaluate_params: tuple[str, ...] = ()  # ... and evaluation
     plots: tuple[str, ...] = ("train_loss",)  # history.csv columns of its training curves
     features: tuple[str, ...] = ()  # datasets computed from its dataset (caches) that training and evaluation read
+    reports: tuple[str, ...] = ()  # files its task's ``reports()`` writes beside reports/<model>/metrics.json
+    ray: bool = True  # False: numpy code with no use for a worker group; the driver runs the loop in-process
 
     @property
     def task_module(self) -> str:
@@ -106,7 +111,11 @@ register_dataset(DatasetSpec("face", "data_face", "pipelines.data.faces:write_da
                              "synthetic face identities, one folder per identity; dev/test identities unseen"))
 register_dataset(DatasetSpec("trigger_word", "data_trigger_word", "pipelines.data.trigger_word.dataset:write_dataset",
                              "10 s clips with 'activate' (espeak-ng/flite/Festival/Kokoro voices) over noise, "
-                             "WAV + JSON"))
+                             "WAV + JSON", cache="cache_dir"))
+register_dataset(DatasetSpec("planar", "data_planar", "pipelines.data.planar:write_dataset",
+                             "Courses 1-2's 2-D point sets: the planar flower, circles, moons (train/dev/test draws)"))
+register_dataset(DatasetSpec("fashion", "data_fashion", "pipelines.data.fashion:write_dataset",
+                             "Fashion-MNIST (Debian): a binary pair for Course 1, ten classes for Course 2 week 3"))
 register_dataset(DatasetSpec("trigger_word_embeddings", "data_trigger_word_embeddings",
                              "pipelines.features.clip_embeddings:write_dataset",
                              "openWakeWord speech embeddings (96-d per 80 ms) of every trigger_word clip, "
@@ -183,4 +192,131 @@ register(ModelSpec(
     evaluate_params=("embeddings", "decode"),
     plots=("train_loss", "dev_loss", "dev_f1", "dev_recall"),
     features=("trigger_word_embeddings",),
+))
+
+# Course 1: the numpy networks, trained by the course's own gradient descent (pipelines/scratch)
+register(ModelSpec(
+    name="planar_logistic",
+    course="C1W3",
+    title="Logistic regression on the planar flower (numpy, gradient descent): the baseline a hidden layer beats",
+    dataset="planar",
+    task="pipelines.tasks.planar:PlanarMLPTask",
+    headline="test.accuracy",
+    course_figure="47 % (training accuracy of scikit-learn's LogisticRegressionCV on the 400 flower points)",
+    also=("train.accuracy",),
+    train_params=("set", "model", "train"),
+    plots=("train_loss", "train_accuracy", "dev_accuracy"),
+    ray=False,
+))
+register(ModelSpec(
+    name="planar_shallow",
+    course="C1W3",
+    title="One hidden layer of 4 tanh units on the planar flower, numpy from scratch (forward, backward, GD)",
+    dataset="planar",
+    task="pipelines.tasks.planar:PlanarMLPTask",
+    headline="test.accuracy",
+    course_figure="90 % (training accuracy, n_h = 4, 10,000 iterations at learning rate 1.2)",
+    also=("train.accuracy",),
+    train_params=("set", "model", "train"),
+    plots=("train_loss", "train_accuracy", "dev_accuracy"),
+    ray=False,
+))
+register(ModelSpec(
+    name="c1w3_hidden_units",
+    course="C1W3",
+    title="Hidden-layer size on the planar flower: n_h = 1, 2, 3, 4, 5, 20, 50 (numpy, 5,000 GD steps each)",
+    dataset="planar",
+    task="pipelines.tasks.planar:PlanarStudyTask",
+    headline="train.n_h_5_accuracy",
+    course_figure="train 67.5 / 67.25 / 90.75 / 90.5 / 91.25 / 90.0 / 90.25 % for n_h 1 / 2 / 3 / 4 / 5 / 20 / 50",
+    also=("test.n_h_5_accuracy", "test.n_h_50_accuracy"),
+    train_params=("set", "model", "train", "rows"),
+    plots=("n_h_1_train_loss", "n_h_4_train_loss", "n_h_50_train_loss"),
+    reports=("table.md", "boundaries.png"),
+    ray=False,
+))
+register(ModelSpec(
+    name="c2w1_initialization",
+    course="C2W1",
+    title="Initialization on circles: zeros / large random (x 10) / He, a [2, 10, 5, 1] ReLU network (numpy)",
+    dataset="planar",
+    task="pipelines.tasks.planar:PlanarStudyTask",
+    headline="test.he_accuracy",
+    course_figure="test 50 / 86 / 96 % (zeros / large random / He)",
+    also=("test.zeros_accuracy", "test.large_random_accuracy"),
+    train_params=("set", "model", "train", "rows"),
+    plots=("zeros_train_loss", "large_random_train_loss", "he_train_loss"),
+    reports=("table.md", "boundaries.png"),
+    ray=False,
+))
+register(ModelSpec(
+    name="c2w1_regularization",
+    course="C2W1",
+    title="Regularization: none / L2 (lambda 0.7) / inverted dropout (keep 0.86), a [2, 20, 3, 1] ReLU network "
+          "(numpy) on 2-D points of the course's shape",
+    dataset="planar",
+    task="pipelines.tasks.planar:PlanarStudyTask",
+    headline="test.dropout_accuracy",
+    course_figure="test 91.5 / 93 / 95 % (none / L2 / dropout; on the course's data.mat, not available here)",
+    also=("test.none_accuracy", "test.l2_accuracy", "train.none_accuracy"),
+    train_params=("set", "model", "train", "rows"),
+    plots=("none_train_loss", "l2_train_loss", "dropout_train_loss"),
+    reports=("table.md", "boundaries.png"),
+    ray=False,
+))
+register(ModelSpec(
+    name="c2w2_optimization",
+    course="C2W2",
+    title="Mini-batch GD / momentum / Adam on moons, [2, 5, 2, 1], without and with scheduled learning-rate decay "
+          "(numpy)",
+    dataset="planar",
+    task="pipelines.tasks.planar:PlanarStudyTask",
+    headline="train.adam_accuracy",
+    course_figure="train 79.7 / 79.7 / 94 % (GD / momentum / Adam); with scheduled decay 94.7 / 94.3 / 94 %",
+    also=("train.gd_decay_accuracy", "train.momentum_decay_accuracy", "train.adam_decay_accuracy",
+          "test.adam_accuracy"),
+    train_params=("set", "model", "train", "rows"),
+    plots=("gd_train_loss", "momentum_train_loss", "adam_train_loss"),
+    reports=("table.md", "boundaries.png"),
+    ray=False,
+))
+register(ModelSpec(
+    name="c1w2_logistic",
+    course="C1W2",
+    title="Logistic regression as a neural network, numpy (zeros init, 2,000 GD steps at 0.005) on shirt vs T-shirt",
+    dataset="fashion",
+    task="pipelines.tasks.fashion:FashionMLPTask",
+    headline="test.accuracy",
+    course_figure="test 70 % on cat / non-cat (209 / 50 photos, not available here: ours is Fashion-MNIST shirt vs "
+                  "T-shirt/top)",
+    also=("train.accuracy",),
+    train_params=("set", "model", "train"),
+    plots=("train_loss", "train_accuracy", "dev_accuracy"),
+    ray=False,
+))
+register(ModelSpec(
+    name="c1w4_deep",
+    course="C1W4",
+    title="The 2-layer [n, 7, 1] and L-layer [n, 20, 7, 5, 1] numpy networks, step by step, on shirt vs T-shirt",
+    dataset="fashion",
+    task="pipelines.tasks.fashion:FashionStudyTask",
+    headline="test.l_layer_accuracy",
+    course_figure="test 72 % (2-layer) / 80 % (L-layer) on cat / non-cat (not available here)",
+    also=("test.two_layer_accuracy", "train.l_layer_accuracy"),
+    train_params=("set", "model", "train", "rows"),
+    plots=("two_layer_train_loss", "l_layer_train_loss"),
+    reports=("table.md",),
+    ray=False,
+))
+register(ModelSpec(
+    name="c2w3_softmax",
+    course="C2W3",
+    title="Softmax classifier with batch norm, LINEAR-RELU-LINEAR-RELU-LINEAR, torch through Ray, ten "
+          "Fashion-MNIST classes",
+    dataset="fashion",
+    task="pipelines.tasks.fashion:FashionSoftmaxTask",
+    headline="test.accuracy",
+    course_figure="test 71.7 % on SIGNS (six hand signs, 1,080 training photos; not available here)",
+    train_params=("set", "model", "train"),
+    plots=("train_loss", "dev_loss", "dev_accuracy"),
 ))

@@ -15,6 +15,7 @@ command -v curl >/dev/null || need_apt+=(curl)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_apt+=(nginx-light)   # deploy/nginx, tested in front of TorchServe
 command -v git >/dev/null || need_apt+=(git)
 [ -d /usr/share/doc/opencv-doc/examples/data ] || need_apt+=(opencv-doc)   # real photos: detection backgrounds
+[ -d /usr/share/datasets/fashion-mnist ] || need_apt+=(dataset-fashion-mnist)   # Courses 1-2's image tasks
 command -v espeak-ng >/dev/null || need_apt+=(espeak-ng)   # voices for the trigger-word data
 command -v flite >/dev/null || need_apt+=(flite)
 # Festival: its ked diphone and slt HTS voices are held-out test voices of the trigger-word data.

@@ -24,10 +24,11 @@ INITIALIZATIONS = ("zeros", "random", "he", "xavier")
 def initialize(layer_dims: list[int], method: str = "he", seed: int = 0, scale: float = 1.0) -> dict:
     """``W1, b1, ..., WL, bL``: ``zeros`` (C2W1's symmetric failure), ``random`` (standard normal x
     ``scale``: C2W1's large ``10``, C1's small ``0.01``), ``he`` (x sqrt(2 / n_prev)), ``xavier`` (x sqrt(1 /
-    n_prev)). Biases start at zero."""
+    n_prev)). Biases start at zero. The draws are the notebooks' own: ``np.random.seed(seed)``, then one
+    ``randn`` per layer in order (``RandomState``), so the course's seeds give the course's weights."""
     if method not in INITIALIZATIONS:
         raise ValueError(f"initialization {method!r}; choose one of {', '.join(INITIALIZATIONS)}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.RandomState(seed)
     params = {}
     for layer in range(1, len(layer_dims)):
         n, n_prev = layer_dims[layer], layer_dims[layer - 1]

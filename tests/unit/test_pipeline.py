@@ -22,6 +22,17 @@ def test_committed_dvc_yaml_is_the_registry_s():
     assert pipeline.check(load_params(ROOT / "params.yaml")) == []
 
 
+def test_the_word_cache_is_a_persistent_output_of_the_data_stage_only():
+    stages = derived()
+    cache = load_params(ROOT / "params.yaml")["data_trigger_word"]["cache_dir"]
+    assert {cache: {"persist": True}} in stages["data_trigger_word"]["outs"]
+    assert not [name for name, stage in stages.items() if cache in stage.get("deps", [])]
+    # set to null, the cache lives outside DVC and the stage has one output again
+    params = load_params(ROOT / "params.yaml")
+    params["data_trigger_word"]["cache_dir"] = None
+    assert yaml.safe_load(pipeline.render(params))["stages"]["data_trigger_word"]["outs"] == ["data/trigger_word"]
+
+
 def test_closure_follows_lazy_and_relative_imports(tmp_path):
     pkg = tmp_path / "pipelines"
     (pkg / "sub").mkdir(parents=True)
