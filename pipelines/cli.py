@@ -184,9 +184,11 @@ def train_cmd(ctx, model, workers, gpu, epochs, data_dir, out, no_ray, verbose) 
     data = Path(data_dir) if data_dir else _data_dir(params, spec)
     if not data.is_dir():
         raise CliError(f"training data {data} does not exist: run `dlzoo data {spec.dataset}` first")
-    if not spec.ray and not no_ray:
-        click.echo(f"[dlzoo] {model} is numpy code: it trains in this process (the same loop, no Ray worker group)")
-    metrics = train(model, params, data, Path(out or f"artifacts/{model}"), use_ray=spec.ray and not no_ray)
+    use_ray = spec.ray and not no_ray
+    if not use_ray:  # the Ray path prints its own line (run name, workers, storage)
+        why = "--no-ray" if no_ray else "numpy code, registered with ray=False"
+        click.echo(f"[dlzoo] training {model} in this process, the same loop without a Ray worker group ({why})")
+    metrics = train(model, params, data, Path(out or f"artifacts/{model}"), use_ray=use_ray)
     click.echo(json.dumps(metrics, indent=2))
 
 

@@ -1,5 +1,6 @@
 """A real Prometheus scraping the deploy config (ports rewritten to the test server's) answers the
-latency-histogram quantiles; a real Pushgateway receives the training metrics."""
+latency-histogram quantiles and holds every series the Grafana dashboard reads; a real Pushgateway receives
+the training metrics."""
 
 import re
 import shutil
@@ -12,6 +13,7 @@ import yaml
 
 from pipelines.training.metrics_push import push_epoch_metrics
 from tests.conftest import ROOT, free_port
+from tests.unit.test_deploy_manifests import dashboard_queries, metric_names
 
 pytestmark = pytest.mark.integration
 
@@ -89,6 +91,13 @@ def test_prometheus_reads_latency_histogram_and_training_metrics(served, pushgat
         assert query(base, 'up{job="torchserve"} == 1'), "TorchServe's /metrics is not scraped"
         loss = query(base, 'dlzoo_train_train_loss{model="translation"}')
         assert loss and float(loss[0]["value"][1]) == 0.25
+        # every series the Grafana dashboard reads from the services is really exported and scraped
+        dashboard = {name for q in dashboard_queries() for name in metric_names(q)
+                     if not name.startswith("dlzoo_train_")}
+        deadline = time.monotonic() + 30
+        while missing := [n for n in sorted(dashboard) if not query(base, f'count({{__name__="{n}"}})')]:
+            assert time.monotonic() < deadline, f"the dashboard reads series Prometheus never scraped: {missing}"
+            time.sleep(1)
         rules = requests.get(f"{base}/api/v1/rules", timeout=10).json()["data"]["groups"]
         assert any(r["name"] == "dlzoo:request_latency_seconds:p99" for g in rules for r in g["rules"])
     finally:
