@@ -12,8 +12,8 @@ The count is of the stages ``dvc status`` calls changed, plus everything downstr
 run reaches (a stage whose inputs come out byte-identical is skipped by DVC, so the count is an upper
 bound). The ETA sums each remaining stage's last measured time: this checkout's own
 (``.dvc/tmp/stage_seconds.json``, written as stages finish) or else the times measured on the project's
-2-core machine (``reports/stage_seconds.json``). A time counts only for the same stage with the same
-params values (the smoke profile's stages have times of their own).
+2-core machine (``reports/stage_seconds.json``). A time counts only for the same stage with the same params
+values in it and upstream of it (the smoke profile's stages have times of their own).
 """
 
 from __future__ import annotations
@@ -81,15 +81,21 @@ def planned(stages: dict, changed: set[str], targets: list[str]) -> list[str]:
     return [name for name in stages if name in reach]
 
 
-def stage_key(name: str, stage: dict, params: dict) -> str:
-    """``<stage>:<hash of the params values it reads>``: a time is reused only for the same settings."""
-    values = {}
-    for key in stage.get("params", []):
-        node = params
-        for part in key.split("."):
-            node = node.get(part) if isinstance(node, dict) else None
-        values[key] = node
-    return f"{name}:{fingerprint(values)}"
+def stage_keys(stages: dict, params: dict) -> dict[str, str]:
+    """``<stage>:<hash of the params values it and every stage upstream of it read>``: a time is reused only
+    for the same settings and the same inputs (the smoke profile's smaller data gives other keys)."""
+    children = graph(stages)
+    keys = {}
+    for name in stages:
+        values = {}
+        for upstream_stage in sorted(upstream(children, [name])):
+            for key in stages[upstream_stage].get("params", []):
+                node = params
+                for part in key.split("."):
+                    node = node.get(part) if isinstance(node, dict) else None
+                values[key] = node
+        keys[name] = f"{name}:{fingerprint(values)}"
+    return keys
 
 
 def load_times() -> dict[str, float]:
@@ -165,7 +171,7 @@ def run(targets: list[str], params_file: str = "params.yaml", dvc_args: list[str
     forced = "--force" in (dvc_args or []) or "-f" in (dvc_args or [])
     plan = planned(stages, set(stages) if forced else set(json.loads(status.stdout or "{}")), targets)
     params = load_params(params_file)
-    keys = {name: stage_key(name, stage, params) for name, stage in stages.items()}
+    keys = stage_keys(stages, params)
     progress = Progress(plan, keys, load_times())
     print(f"[dlzoo] dvc repro: {len(plan)} stage(s) to run at most; {progress.eta(plan)}", flush=True)
     proc = subprocess.Popen(["dvc", "repro", *(dvc_args or []), *targets], stdout=subprocess.PIPE,
