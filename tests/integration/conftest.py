@@ -3,11 +3,13 @@ the real Ray), a real TorchServe serving its archive on free ports, and an S3-co
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pytest
@@ -74,6 +76,22 @@ def served(smoke_project, tmp_path_factory):
     server.stop()
 
 
+SNAPSHOT_FILE = "checkpoint_manager_snapshot.json"
+
+
+def snapshot_checkpoints(texts) -> list:
+    """Checkpoints listed in Ray Train controller snapshots (``SNAPSHOT_FILE`` contents). A checkpoint folder
+    exists before the controller has registered the report that names it; only a listed one is resumed from.
+    A snapshot being written (not valid JSON yet) lists nothing."""
+    found = []
+    for text in texts:
+        try:
+            found += json.loads(text).get("checkpoint_results", [])
+        except ValueError:
+            pass
+    return found
+
+
 @dataclass
 class S3Endpoint:
     """An S3-compatible server (moto's server mode, as DVC's own tests use) with buckets ``buckets``.
@@ -85,18 +103,18 @@ class S3Endpoint:
     env: dict
     buckets: tuple[str, ...]
 
-    def keys(self, bucket: str, prefix: str = "") -> list[str]:
+    @cached_property
+    def client(self):  # one client: tests poll the bucket in loops
         import boto3
 
-        client = boto3.client("s3", endpoint_url=self.url, **_credentials(self.env))
-        pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        return boto3.client("s3", endpoint_url=self.url, **_credentials(self.env))
+
+    def keys(self, bucket: str, prefix: str = "") -> list[str]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
         return [obj["Key"] for page in pages for obj in page.get("Contents", [])]
 
     def read(self, bucket: str, key: str) -> bytes:
-        import boto3
-
-        client = boto3.client("s3", endpoint_url=self.url, **_credentials(self.env))
-        return client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        return self.client.get_object(Bucket=bucket, Key=key)["Body"].read()
 
 
 def _credentials(env: dict) -> dict:
@@ -108,7 +126,6 @@ def _credentials(env: dict) -> dict:
 def s3():
     import time
 
-    import boto3
     import requests
 
     from pipelines.serving.server import free_port, tool
@@ -128,11 +145,10 @@ def s3():
             except requests.RequestException:
                 assert proc.poll() is None and time.monotonic() < deadline, "moto_server did not start"
                 time.sleep(0.2)
-        buckets = ("dlzoo-ray", "dlzoo-dvc")
-        client = boto3.client("s3", endpoint_url=url, **_credentials(env))
-        for bucket in buckets:
-            client.create_bucket(Bucket=bucket)
-        yield S3Endpoint(url, env, buckets)
+        endpoint = S3Endpoint(url, env, ("dlzoo-ray", "dlzoo-dvc"))
+        for bucket in endpoint.buckets:
+            endpoint.client.create_bucket(Bucket=bucket)
+        yield endpoint
     finally:
         proc.terminate()
         proc.wait(20)

@@ -23,7 +23,7 @@ import psutil
 import pytest
 
 from pipelines.serving.server import free_ports
-from tests.integration.conftest import project_env
+from tests.integration.conftest import SNAPSHOT_FILE, project_env, snapshot_checkpoints
 
 pytestmark = pytest.mark.integration
 
@@ -128,15 +128,9 @@ def cluster(s3):
 
 
 def registered_checkpoints(s3, run_prefix: str) -> list:
-    """Checkpoints the Ray Train controller has registered in S3 (its snapshot file)."""
-    found = []
-    for key in s3.keys(BUCKET, run_prefix):
-        if key.endswith("checkpoint_manager_snapshot.json"):
-            try:
-                found += json.loads(s3.read(BUCKET, key)).get("checkpoint_results", [])
-            except ValueError:  # being written
-                pass
-    return found
+    """Checkpoints the Ray Train controller has registered in S3."""
+    return snapshot_checkpoints(s3.read(BUCKET, key) for key in s3.keys(BUCKET, run_prefix)
+                                if key.endswith(SNAPSHOT_FILE))
 
 
 def test_two_node_training_on_s3_storage_resumes_after_a_node_loses_its_worker(cluster, s3, smoke_project,

@@ -9,7 +9,7 @@ import time
 import psutil
 import pytest
 
-from tests.integration.conftest import project_env, sh
+from tests.integration.conftest import SNAPSHOT_FILE, project_env, sh, snapshot_checkpoints
 
 pytestmark = pytest.mark.integration
 
@@ -36,13 +36,7 @@ def ray_train_workers(driver_pid):
 
 def registered_checkpoints(storage):
     """Checkpoints the Ray Train controller has registered (its snapshot file), for any run in storage."""
-    found = []
-    for snapshot in storage.glob("*/checkpoint_manager_snapshot.json"):
-        try:
-            found += json.loads(snapshot.read_text()).get("checkpoint_results", [])
-        except ValueError:  # being written right now
-            pass
-    return found
+    return snapshot_checkpoints(snapshot.read_text() for snapshot in storage.glob(f"*/{SNAPSHOT_FILE}"))
 
 
 def test_killed_worker_resumes_and_params_change_starts_fresh(smoke_project, tmp_path):

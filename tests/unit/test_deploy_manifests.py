@@ -49,12 +49,17 @@ def rayjob() -> dict:
     return doc
 
 
+def validate_pod_template(template: dict) -> None:
+    """A RayJob group's pod template, validated as the core ``PodTemplate`` it is."""
+    kubernetes_validate.validate({"apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": "t"},
+                                  "template": template}, K8S_VERSION, strict=True)
+
+
 def test_rayjob_pod_templates_are_valid_pod_templates():
     cluster = rayjob()["spec"]["rayClusterSpec"]
     groups = [cluster["headGroupSpec"], *cluster["workerGroupSpecs"]]
     for group in groups:
-        kubernetes_validate.validate({"apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": "t"},
-                                      "template": group["template"]}, K8S_VERSION, strict=True)
+        validate_pod_template(group["template"])
     for group in cluster["workerGroupSpecs"]:
         assert group["minReplicas"] <= group["replicas"] <= group["maxReplicas"]
 
@@ -82,8 +87,7 @@ def test_a_bad_manifest_is_rejected():
     template = rayjob()["spec"]["rayClusterSpec"]["headGroupSpec"]["template"]
     template["spec"]["containers"][0]["resourcez"] = {}
     with pytest.raises(kubernetes_validate.ValidationError, match="resourcez"):
-        kubernetes_validate.validate({"apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": "t"},
-                                      "template": template}, K8S_VERSION, strict=True)
+        validate_pod_template(template)
 
 
 def promtool(*args: str) -> subprocess.CompletedProcess:
