@@ -3,8 +3,11 @@
     dlzoo list                                  # the course map
     dlzoo pipeline [--check]                    # dvc.yaml, derived from the registry
     dlzoo data translation                      # generate a dataset
+    dlzoo search c2w3_softmax                   # Ray Tune random search (coarse, then fine)
     dlzoo train translation [--workers 2]       # Ray Train
     dlzoo evaluate translation [--data DIR]     # held-out metrics
+    dlzoo train-dev translation                 # new draws of the training distribution (Course 3)
+    dlzoo strategy translation                  # reports/translation/strategy.md: bias, variance, mismatch
     dlzoo package translation                   # model-store/translation.mar
     dlzoo serve start|status|token|stop         # TorchServe + metrics exporter
     dlzoo scoreboard                            # reports/scoreboard.md
@@ -163,8 +166,10 @@ def _data_dir(params: dict, spec: registry.ModelSpec) -> Path:
               help="Artifacts directory (default: artifacts/<model>).")
 @click.option("--no-ray", is_flag=True, help="Run the same loop in this process without Ray.")
 @click.option("--verbose", is_flag=True, help="Also show Ray Train's own log lines (else in Ray's log folder).")
+@click.option("--ignore-search", is_flag=True,
+              help="Train with params.yaml's settings even when `dlzoo search` has chosen others.")
 @click.pass_context
-def train_cmd(ctx, model, workers, gpu, epochs, data_dir, out, no_ray, verbose) -> None:
+def train_cmd(ctx, model, workers, gpu, epochs, data_dir, out, no_ray, verbose, ignore_search) -> None:
     """Train MODEL through Ray Train; writes artifacts/<model>/{model.pt,metrics.json,history.csv}."""
     import os
 
@@ -175,6 +180,16 @@ def train_cmd(ctx, model, workers, gpu, epochs, data_dir, out, no_ray, verbose) 
 
     spec = _model(model)
     params = _params(ctx)
+    if spec.search and not ignore_search:
+        from pipelines.training.search import search_dir, with_best
+
+        params, best = with_best(params, model)
+        if best is None:
+            click.echo(f"[dlzoo] {model}: no search result in {search_dir(model)}; training with params.yaml's "
+                       f"settings (`dlzoo search {model}` chooses them on dev)")
+        else:
+            click.echo(f"[dlzoo] {model}: the search's best trial ({best['metric']} {best['value']:.4f}) sets "
+                       + ", ".join(f"{k}={v}" for k, v in best["settings"].items()))
     if workers is not None:
         params["ray"]["num_workers"] = workers
     if gpu is not None:
@@ -190,6 +205,30 @@ def train_cmd(ctx, model, workers, gpu, epochs, data_dir, out, no_ray, verbose) 
         click.echo(f"[dlzoo] training {model} in this process, the same loop without a Ray worker group ({why})")
     metrics = train(model, params, data, Path(out or f"artifacts/{model}"), use_ray=use_ray)
     click.echo(json.dumps(metrics, indent=2))
+
+
+@cli.command("search")
+@click.argument("model")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False), default=None,
+              help="Training data directory (default: the dataset's params `out`).")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Where best.json, trials.csv and trials.png go (default: artifacts/<model>/search).")
+@click.pass_context
+def search_cmd(ctx, model, data_dir, out) -> None:
+    """Random search on Ray Tune over MODEL's `search` params (coarse, then finer rounds); the best trial's
+    settings go to best.json, which `dlzoo train MODEL` then applies."""
+    from pipelines.training.search import run_search
+
+    spec = _model(model)
+    params = _params(ctx)
+    data = Path(data_dir) if data_dir else _data_dir(params, spec)
+    if not data.is_dir():
+        raise CliError(f"training data {data} does not exist: run `dlzoo data {spec.dataset}` first")
+    try:
+        best = run_search(model, params, data, Path(out) if out else None)
+    except (KeyError, ValueError) as err:
+        raise CliError(str(err.args[0]) if isinstance(err, KeyError) else str(err)) from err
+    click.echo(json.dumps(best, indent=2))
 
 
 @cli.command("evaluate")
@@ -225,6 +264,48 @@ def evaluate_cmd(ctx, model, data_dir, model_file, out) -> None:
     (out_dir / "details.json").write_text(json.dumps(details, indent=2, ensure_ascii=False) + "\n")
     click.echo(json.dumps(metrics, indent=2))
     click.echo(f"wrote {out_dir / 'metrics.json'}", err=True)
+
+
+@cli.command("train-dev")
+@click.argument("dataset")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Where the train-dev split goes (default: <dataset out>_train_dev).")
+@click.pass_context
+def train_dev_cmd(ctx, dataset, out) -> None:
+    """Write DATASET's train-dev split: examples of its training distribution that no model trains on
+    (strategy.train_dev.<dataset> of them), for `dlzoo strategy`."""
+    from pipelines.strategy.report import train_dev_dir, write_train_dev
+
+    params = _params(ctx)
+    try:
+        spec = registry.dataset(dataset)
+        target = Path(out) if out else train_dev_dir(params, spec)
+        summary = write_train_dev(dataset, params, target)
+    except (KeyError, FileNotFoundError, ValueError) as err:
+        raise CliError(str(err.args[0]) if isinstance(err, KeyError) else str(err)) from err
+    click.echo(f"wrote {dataset}'s train-dev split to {target}: {json.dumps(summary)}")
+
+
+@cli.command("strategy")
+@click.argument("model")
+@click.option("--model-file", type=click.Path(dir_okay=False), default=None,
+              help="Trained model (default: artifacts/<model>/model.pt).")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Where strategy.md, strategy.json and strategy/ go (default: reports/<model>).")
+@click.option("--metric", default=None, help="The metric whose 1 - value is the error (default: the headline's).")
+@click.pass_context
+def strategy_cmd(ctx, model, model_file, out, metric) -> None:
+    """Course 3's strategy report for MODEL: train, train-dev, dev and test error against its human-level proxy,
+    avoidable bias / variance / data mismatch, the course's recommendation, and a sample of errors."""
+    from pipelines.strategy.report import measure
+
+    _model(model)
+    try:
+        result = measure(model, _params(ctx), Path(model_file) if model_file else None, Path(out) if out else None,
+                         metric)
+    except (KeyError, FileNotFoundError, ValueError) as err:
+        raise CliError(str(err.args[0]) if isinstance(err, KeyError) else str(err)) from err
+    click.echo(json.dumps({k: result[k] for k in ("errors", "main", "advice")}, indent=2))
 
 
 @cli.command("package")

@@ -4,9 +4,13 @@
     dlzoo pipeline --check    # exit 1 when the committed dvc.yaml is not what the registry says
 
 Every model gives four stages (data, train, evaluate, package when it backs a service) and the
-scoreboard reads them all. A stage lists only the params keys it reads (declared in the model's
-registry entry) and, as code deps, the **import closure** of the modules it runs (``pipelines.imports``):
-editing any function a stage can reach reruns that stage and its descendants, and nothing else.
+scoreboard reads them all; a model registered with ``search=True`` also gets a ``search_<model>`` stage
+(Ray Tune) whose best config its training applies. Each dataset with a strategy module gets a
+``train_dev_<dataset>`` stage and each of its models a ``strategy_<model>`` stage (Course 3's report).
+
+A stage lists only the params keys it reads (declared in the model's registry entry) and, as code deps, the
+**import closure** of the modules it runs (``pipelines.imports``): editing any function a stage can reach
+reruns that stage and its descendants, and nothing else.
 
 Two files are left out of the closures on purpose: ``pipelines/cli.py`` (argument plumbing) and
 ``pipelines/registry.py`` (the declarations). What they say about a stage (its command, params,
@@ -25,6 +29,7 @@ from pipelines import registry
 from pipelines.imports import ROOT, closure
 from pipelines.params import section
 from pipelines.serving.package import archive_files
+from pipelines.strategy.report import train_dev_dir
 
 DVC_YAML = ROOT / "dvc.yaml"
 DECLARATIONS = ("pipelines/cli.py", "pipelines/registry.py")
@@ -53,13 +58,34 @@ def stages(params: dict) -> dict[str, dict]:
             "params": [dataset.params_section],
             "outs": [data_dirs[dataset.name], *([{cache: {"persist": True}}] if cache else [])],
         }
+    train_devs = {}
+    for dataset in registry.DATASETS.values():
+        if dataset.strategy:
+            train_devs[dataset.name] = str(train_dev_dir(params, dataset))
+            out[f"train_dev_{dataset.name}"] = {
+                "cmd": f"dlzoo train-dev {dataset.name}",
+                "deps": [data_dirs[dataset.name], *code_deps("pipelines.strategy.report", dataset.train_dev)],
+                "params": [dataset.params_section, "strategy.seed", f"strategy.train_dev.{dataset.name}"],
+                "outs": [train_devs[dataset.name]],
+            }
     for spec in registry.MODELS.values():
         data = data_dirs[spec.dataset]
         caches = [data_dirs[f] for f in spec.features]
         name = spec.name
+        searched = []  # the search's result, which training applies over params.yaml
+        if spec.search:
+            searched = [f"artifacts/{name}/search/best.json"]
+            out[f"search_{name}"] = {
+                "cmd": f"dlzoo search {name}",
+                "deps": [data, *caches, *code_deps("pipelines.training.search", spec.task_module)],
+                "params": RAY_PARAMS + [f"{name}.{key}" for key in (*spec.train_params, "search")],
+                "outs": [f"artifacts/{name}/search"],
+            }
         out[f"train_{name}"] = {
             "cmd": f"dlzoo train {name}",
-            "deps": [data, *caches, *code_deps("pipelines.training.driver", spec.task_module)],
+            "deps": [data, *caches, *searched,
+                     *code_deps("pipelines.training.search" if spec.search else "pipelines.training.driver",
+                                spec.task_module)],
             "params": RAY_PARAMS + [f"{name}.{key}" for key in spec.train_params],
             "outs": [f"artifacts/{name}/model.pt"],
             "metrics": [{f"artifacts/{name}/metrics.json": {"cache": False}}],
@@ -83,6 +109,23 @@ def stages(params: dict) -> dict[str, dict]:
                            *([f"{name}.decode"] if "decode" in section(params, name) else [])],
                 "outs": [f"model-store/{spec.service}.mar"],
             }
+    for spec in registry.MODELS.values():
+        dataset = registry.dataset(spec.dataset)
+        if not dataset.strategy:
+            continue
+        name = spec.name
+        out[f"strategy_{name}"] = {
+            "cmd": f"dlzoo strategy {name} --metric {spec.strategy_key}",
+            "deps": [data_dirs[spec.dataset], train_devs[spec.dataset], *(data_dirs[f] for f in spec.features),
+                     f"artifacts/{name}/model.pt",
+                     *code_deps("pipelines.strategy.report", dataset.strategy, "pipelines.training.artifacts",
+                                spec.task_module)],
+            "params": [f"{name}.human_level", "strategy.seed", "strategy.tolerance", "strategy.examples",
+                       f"strategy.train_sample.{spec.dataset}", f"{dataset.params_section}.out",
+                       *(f"{name}.{key}" for key in spec.evaluate_params)],
+            "outs": [{f"reports/{name}/strategy.md": {"cache": False}}, f"reports/{name}/strategy"],
+            "metrics": [{f"reports/{name}/strategy.json": {"cache": False}}],
+        }
     out["scoreboard"] = {
         "cmd": "dlzoo scoreboard",
         "deps": [*(f"reports/{name}/metrics.json" for name in registry.MODELS),

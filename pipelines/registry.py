@@ -38,10 +38,22 @@ class DatasetSpec:
     # a key of its params section naming a folder the writer keeps between runs (the trigger word's synthesized
     # words): a DVC output with ``persist: true``, so a rerun reuses it and ``dvc push``/``pull`` carry it
     cache: str | None = None
+    # its family module for Course 3's strategy report (pipelines/strategy): how to show one split to a task's
+    # evaluate and sample errors for a person; its train-dev draw is pipelines/strategy/train_dev/<same name>.py
+    # ("module:write_train_dev", the train_dev property). None for feature caches.
+    strategy: str | None = None
 
     @property
     def module(self) -> str:
         return self.writer.split(":")[0]
+
+    @property
+    def train_dev(self) -> str | None:
+        """The module of its train-dev draw (``write_train_dev(params, data_dir, out, n, seed)``)."""
+        if not self.strategy:
+            return None
+        package, family = self.strategy.rsplit(".", 1)
+        return f"{package}.train_dev.{family}"
 
     def write(self, params: dict, out: Path, seed: int | None = None):
         return resolve(self.writer)(params, Path(out), seed)
@@ -71,10 +83,21 @@ class ModelSpec:
     features: tuple[str, ...] = ()  # datasets computed from its dataset (caches) that training and evaluation read
     reports: tuple[str, ...] = ()  # files its task's ``reports()`` writes beside reports/<model>/metrics.json
     ray: bool = True  # False: numpy code with no use for a worker group; the driver runs the loop in-process
+    # True: a Ray Tune random search over its params' ``search`` space runs first (``dlzoo search``), and its
+    # best trial's settings are what ``dlzoo train`` trains with (pipelines/training/search.py)
+    search: bool = False
+    # Course 3's strategy report (pipelines/strategy/report.py): the error is 1 - strategy_metric, a key of
+    # evaluate()'s metrics per split (default: the headline's); the human-level proxy is the model's params
+    # ``human_level`` (a params dep of its strategy stage)
+    strategy_metric: str | None = None
 
     @property
     def task_module(self) -> str:
         return self.task.split(":")[0]
+
+    @property
+    def strategy_key(self) -> str:
+        return self.strategy_metric or self.headline.split(".", 1)[1]
 
     def task_class(self):
         return resolve(self.task)
@@ -104,18 +127,24 @@ def dataset(name: str) -> DatasetSpec:
 
 
 register_dataset(DatasetSpec("translation", "data_translation", "pipelines.data.dates:write_dataset",
-                             "human-readable dates -> ISO 8601, TSV pairs (faker/babel formats), and non-dates"))
+                             "human-readable dates -> ISO 8601, TSV pairs (faker/babel formats), and non-dates",
+                             strategy="pipelines.strategy.translation"))
 register_dataset(DatasetSpec("detection", "data_detection", "pipelines.data.detection:write_dataset",
-                             "street objects drawn on real photos (opencv-doc), COCO JSON + JPEG"))
+                             "street objects drawn on real photos (opencv-doc), COCO JSON + JPEG",
+                             strategy="pipelines.strategy.detection"))
 register_dataset(DatasetSpec("face", "data_face", "pipelines.data.faces:write_dataset",
-                             "synthetic face identities, one folder per identity; dev/test identities unseen"))
+                             "synthetic face identities, one folder per identity; dev/test identities unseen",
+                             strategy="pipelines.strategy.face"))
 register_dataset(DatasetSpec("trigger_word", "data_trigger_word", "pipelines.data.trigger_word.dataset:write_dataset",
                              "10 s clips with 'activate' (espeak-ng/flite/Festival/Kokoro voices) over noise, "
-                             "WAV + JSON", cache="cache_dir"))
+                             "WAV + JSON", cache="cache_dir",
+                             strategy="pipelines.strategy.trigger_word"))
 register_dataset(DatasetSpec("planar", "data_planar", "pipelines.data.planar:write_dataset",
-                             "Courses 1-2's 2-D point sets: the planar flower, circles, moons (train/dev/test draws)"))
+                             "Courses 1-2's 2-D point sets: the planar flower, circles, moons (train/dev/test draws)",
+                             strategy="pipelines.strategy.planar"))
 register_dataset(DatasetSpec("fashion", "data_fashion", "pipelines.data.fashion:write_dataset",
-                             "Fashion-MNIST (Debian): a binary pair for Course 1, ten classes for Course 2 week 3"))
+                             "Fashion-MNIST (Debian): a binary pair for Course 1, ten classes for Course 2 week 3",
+                             strategy="pipelines.strategy.fashion"))
 register_dataset(DatasetSpec("trigger_word_embeddings", "data_trigger_word_embeddings",
                              "pipelines.features.clip_embeddings:write_dataset",
                              "openWakeWord speech embeddings (96-d per 80 ms) of every trigger_word clip, "
@@ -319,4 +348,5 @@ register(ModelSpec(
     course_figure="test 71.7 % on SIGNS (six hand signs, 1,080 training photos; not available here)",
     train_params=("set", "model", "train"),
     plots=("train_loss", "dev_loss", "dev_accuracy"),
+    search=True,
 ))

@@ -16,7 +16,8 @@ def test_repro_builds_every_output(smoke_project):
 
     for spec in registry.MODELS.values():
         outputs = [f"artifacts/{spec.name}/model.pt", f"artifacts/{spec.name}/history.csv",
-                   f"reports/{spec.name}/metrics.json", f"reports/{spec.name}/details.json"]
+                   f"reports/{spec.name}/metrics.json", f"reports/{spec.name}/details.json",
+                   f"reports/{spec.name}/strategy.md", f"reports/{spec.name}/strategy.json"]
         outputs += [f"model-store/{spec.service}.mar"] if spec.service else []
         for rel in outputs:
             assert (smoke_project / rel).is_file(), rel
@@ -29,6 +30,61 @@ def test_repro_builds_every_output(smoke_project):
     for spec in registry.MODELS.values():
         assert f"[dlzoo] training {spec.name}" in log
         assert f"| {spec.name} | {spec.course} |" in scoreboard
+
+
+def test_the_search_stage_chooses_what_the_final_model_trains_with(smoke_project):
+    """Ray Tune's random search runs in the repro (coarse, then fine); the trained model's params are the
+    best trial's settings, not params.yaml's."""
+    import torch
+
+    from pipelines import registry
+    from pipelines.params import load_params
+    from pipelines.training.search import apply
+
+    searched = [spec for spec in registry.MODELS.values() if spec.search]
+    assert searched
+    log = (smoke_project / "repro.log").read_text()
+    for spec in searched:
+        folder = smoke_project / "artifacts" / spec.name / "search"
+        best = json.loads((folder / "best.json").read_text())
+        cfg = load_params(smoke_project / "params.yaml")[spec.name]["search"]
+        rows = (folder / "trials.csv").read_text().splitlines()
+        assert len(rows) == 1 + sum(cfg["rounds"]) == 1 + best["trials"]
+        assert {"coarse", "fine 1"} <= {row.split(",")[1] for row in rows[1:]}
+        assert (folder / "trials.png").read_bytes().startswith(b"\x89PNG")
+        assert f"Running stage 'search_{spec.name}'" in log
+        assert log.index(f"Running stage 'search_{spec.name}'") < log.index(f"Running stage 'train_{spec.name}'")
+        trained = torch.load(smoke_project / "artifacts" / spec.name / "model.pt", map_location="cpu",
+                             weights_only=False)["params"]
+        params = load_params(smoke_project / "params.yaml")[spec.name]
+        assert trained["train"] == apply(params, best["settings"])["train"]
+        assert trained["model"] == apply(params, best["settings"])["model"]
+        assert trained["train"]["lr"] != params["train"]["lr"]  # sampled on a log scale: never the default
+
+
+def test_every_model_has_a_strategy_report_from_four_measured_splits(smoke_project):
+    """Course 3's report for every model, the four services' included: four errors each measured on its own
+    examples, the gaps, a recommendation and an error-analysis section."""
+    from pipelines import registry
+    from pipelines.params import load_params
+    from pipelines.strategy.report import ADVICE, SPLITS, train_dev_dir
+
+    for spec in registry.MODELS.values():
+        result = json.loads((smoke_project / "reports" / spec.name / "strategy.json").read_text())
+        assert set(result["errors"]) == set(SPLITS) and all(0.0 <= e <= 1.0 for e in result["errors"].values())
+        assert all(result["examples"][split] > 0 for split in SPLITS), spec.name
+        assert result["advice"] == ADVICE[result["main"]]
+        text = (smoke_project / "reports" / spec.name / "strategy.md").read_text()
+        assert "## Error analysis (test)" in text and result["advice"] in text, spec.name
+        figures = smoke_project / "reports" / spec.name / "strategy"
+        assert (figures / "errors.md").read_text().startswith(f"# Errors of {spec.name} on test")
+        for name in figures.glob("*.png"):
+            assert f"(strategy/{name.name})" in text
+    params = load_params(smoke_project / "params.yaml")
+    for dataset in registry.DATASETS.values():
+        if dataset.strategy:
+            folder = smoke_project / train_dev_dir(params, dataset)
+            assert any(folder.iterdir()), folder
 
 
 def test_repro_console_is_one_line_per_epoch_without_ray_internals(smoke_project):
@@ -81,10 +137,11 @@ def test_push_then_pull_restores_outputs(smoke_project):
 @pytest.mark.parametrize("rel, expected", [
     ("pipelines/tasks/trigger_word.py",  # frame_labels: the training targets, not the data (nor the embeddings)
      {"train_trigger_word", "evaluate_trigger_word", "package_trigger_word", "train_wake_word",
-      "evaluate_wake_word"}),
-    ("pipelines/models/wake_word.py", {"train_wake_word", "evaluate_wake_word"}),
+      "evaluate_wake_word", "strategy_trigger_word", "strategy_wake_word"}),
+    ("pipelines/models/wake_word.py", {"train_wake_word", "evaluate_wake_word", "strategy_wake_word"}),
     ("services/face.py", {"package_face"}),
-    ("pipelines/models/seq2seq_attention.py", {"train_translation", "evaluate_translation", "package_translation"}),
+    ("pipelines/models/seq2seq_attention.py", {"train_translation", "evaluate_translation", "package_translation",
+                                               "strategy_translation"}),
 ])
 def test_an_edit_marks_exactly_the_stages_that_run_the_file(smoke_project, rel, expected):
     path = smoke_project / rel

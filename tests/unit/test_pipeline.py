@@ -58,18 +58,27 @@ def test_one_model_s_code_reaches_only_its_own_stages():
     # the wake word's task fills the trigger word's hooks, so it reruns too (and its embeddings do not)
     assert stages_depending_on(stages, "pipelines/tasks/trigger_word.py") == {
         "train_trigger_word", "evaluate_trigger_word", "package_trigger_word", "train_wake_word",
-        "evaluate_wake_word"}
+        "evaluate_wake_word", "strategy_trigger_word", "strategy_wake_word"}
     assert stages_depending_on(stages, "data/trigger_word") == {
         "data_trigger_word_embeddings", "train_trigger_word", "evaluate_trigger_word", "train_wake_word",
-        "evaluate_wake_word"}
+        "evaluate_wake_word", "train_dev_trigger_word", "strategy_trigger_word", "strategy_wake_word"}
     assert "data/trigger_word_embeddings" in stages["train_wake_word"]["deps"]
     # the generator's effects reach the data stage only: training reruns when the bytes it writes change
-    assert stages_depending_on(stages, "pipelines/data/trigger_word/effects.py") == {"data_trigger_word"}
+    # ... and the train-dev draw, which runs the same generator (Course 3's strategy report)
+    assert stages_depending_on(stages, "pipelines/data/trigger_word/effects.py") == {
+        "data_trigger_word", "train_dev_trigger_word"}
     assert stages_depending_on(stages, "pipelines/data/dates.py") == {
-        "data_translation", "train_translation", "evaluate_translation", "package_translation"}
+        "data_translation", "train_translation", "evaluate_translation", "package_translation",
+        "train_dev_translation", "strategy_translation"}
+    # a family's strategy module reaches its train-dev draw and its models' reports, nothing that trains
+    assert stages_depending_on(stages, "pipelines/strategy/planar.py") == {
+        f"strategy_{m.name}" for m in registry.MODELS.values() if m.dataset == "planar"}
+    assert stages_depending_on(stages, "pipelines/strategy/train_dev/planar.py") == {"train_dev_planar"}
+    assert stages_depending_on(stages, "pipelines/training/search.py") == {
+        f"{stage}_{m.name}" for m in registry.MODELS.values() if m.search for stage in ("search", "train")}
     assert stages_depending_on(stages, "services/face.py") == {"package_face"}
     assert stages_depending_on(stages, "pipelines/models/yolo.py") == {
-        "train_detection", "evaluate_detection", "package_detection"}
+        "train_detection", "evaluate_detection", "package_detection", "strategy_detection"}
     assert stages_depending_on(stages, "services/exporter.py") == set()  # not in any archive
     shared = stages_depending_on(stages, "services/base.py")
     assert shared == {f"package_{s}" for s in registry.services()}
