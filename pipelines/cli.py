@@ -274,7 +274,7 @@ def evaluate_cmd(ctx, model, data_dir, model_file, out) -> None:
 def train_dev_cmd(ctx, dataset, out) -> None:
     """Write DATASET's train-dev split: examples of its training distribution that no model trains on
     (strategy.train_dev.<dataset> of them), for `dlzoo strategy`."""
-    from pipelines.strategy.report import train_dev_dir, write_train_dev
+    from pipelines.strategy.train_dev import train_dev_dir, write_train_dev
 
     params = _params(ctx)
     try:

@@ -29,7 +29,7 @@ from pipelines import registry
 from pipelines.imports import ROOT, closure
 from pipelines.params import section
 from pipelines.serving.package import archive_files
-from pipelines.strategy.report import train_dev_dir
+from pipelines.strategy.train_dev import train_dev_dir
 
 DVC_YAML = ROOT / "dvc.yaml"
 DECLARATIONS = ("pipelines/cli.py", "pipelines/registry.py")
@@ -64,7 +64,7 @@ def stages(params: dict) -> dict[str, dict]:
             train_devs[dataset.name] = str(train_dev_dir(params, dataset))
             out[f"train_dev_{dataset.name}"] = {
                 "cmd": f"dlzoo train-dev {dataset.name}",
-                "deps": [data_dirs[dataset.name], *code_deps("pipelines.strategy.report", dataset.train_dev)],
+                "deps": [data_dirs[dataset.name], *code_deps("pipelines.strategy.train_dev", dataset.train_dev)],
                 "params": [dataset.params_section, "strategy.seed", f"strategy.train_dev.{dataset.name}"],
                 "outs": [train_devs[dataset.name]],
             }
@@ -122,6 +122,8 @@ def stages(params: dict) -> dict[str, dict]:
                                 spec.task_module)],
             "params": [f"{name}.human_level", "strategy.seed", "strategy.tolerance", "strategy.examples",
                        f"strategy.train_sample.{spec.dataset}", f"{dataset.params_section}.out",
+                       *([f"strategy.dev_test_differ.{spec.dataset}"]
+                         if spec.dataset in (params["strategy"].get("dev_test_differ") or {}) else []),
                        *(f"{name}.{key}" for key in spec.evaluate_params)],
             "outs": [{f"reports/{name}/strategy.md": {"cache": False}}, f"reports/{name}/strategy"],
             "metrics": [{f"reports/{name}/strategy.json": {"cache": False}}],

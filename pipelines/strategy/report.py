@@ -1,7 +1,7 @@
 """Course 3's strategy for one model, measured: train, train-dev, dev and test error beside a declared human-level
 proxy, the gaps between them, the course's recommendation for the largest, and a sample of errors for a person.
 
-    dlzoo train-dev translation        # data/translation_train_dev: new draws of the training distribution
+    dlzoo train-dev translation        # data/translation_train_dev (pipelines/strategy/train_dev)
     dlzoo strategy translation         # reports/translation/strategy.md (+ strategy.json, strategy/ figures)
 
 Each split is shown to the model's own ``evaluate`` (the metric the scoreboard prints, the same code) through a
@@ -29,6 +29,7 @@ from pathlib import Path
 
 from pipelines import registry
 from pipelines.params import section
+from pipelines.strategy.train_dev import train_dev_dir
 
 SPLITS = ("train", "train_dev", "dev", "test")
 LABELS = {"train": "train (sample)", "train_dev": "train-dev", "dev": "dev", "test": "test"}
@@ -47,6 +48,11 @@ ADVICE = {
                      "distributions differ, then collect or synthesize training data closer to dev/test "
                      "(artificial data synthesis, without synthesizing one small corner over and over).",
     "dev_overfitting": "The model (or its thresholds) is tuned to dev: get a bigger dev set.",
+    # when the dataset's test differs from dev by design (params strategy.dev_test_differ.<dataset>)
+    "dev_test_mismatch": "Dev and test differ by design ({why}), so test - dev measures that difference, not "
+                         "overfitting to dev. The course's rule: take dev from the distribution the model must "
+                         "serve (test's), so that the choices made on dev (threshold, checkpoint, "
+                         "hyperparameters) are made on it; and train on data closer to it.",
     "none": "No gap is both above the tolerance and outside sampling noise: the model is near the human-level "
             "proxy on this data; progress from here is slow, and the next gain needs a better proxy for Bayes error, "
             "more examples to measure with, or harder data.",
@@ -61,31 +67,18 @@ def family(spec: registry.ModelSpec):
     return importlib.import_module(dataset.strategy)
 
 
-def train_dev_dir(params: dict, dataset: registry.DatasetSpec) -> Path:
-    """Where a dataset's train-dev split is written: beside the dataset, ``<out>_train_dev``."""
-    return Path(str(section(params, dataset.params_section)["out"]).rstrip("/") + "_train_dev")
-
-
-def write_train_dev(dataset_name: str, params: dict, out: Path | None = None) -> dict:
-    """Write ``dataset_name``'s train-dev split (``strategy.train_dev.<dataset>`` examples, seeded by
-    ``strategy.seed``); returns its summary."""
-    dataset = registry.dataset(dataset_name)
-    if not dataset.strategy:
-        raise KeyError(f"dataset {dataset_name!r} declares no strategy module")
-    cfg = params["strategy"]
-    data_dir = Path(section(params, dataset.params_section)["out"])
-    out = Path(out or train_dev_dir(params, dataset))
-    return importlib.import_module(dataset.train_dev).write_train_dev(
-        section(params, dataset.params_section), data_dir, out, cfg["train_dev"][dataset_name], int(cfg["seed"]))
-
-
 def standard_error(error: float, n: int) -> float:
     return math.sqrt(max(error * (1 - error), 0.0) / n) if n else float("nan")
 
 
-def analyse(errors: dict[str, float], counts: dict[str, int], human: float, tolerance: float) -> dict:
+DEV_TEST_LABEL = "dev/test mismatch (test - dev)"
+
+
+def analyse(errors: dict[str, float], counts: dict[str, int], human: float, tolerance: float,
+            dev_test_differ: str | None = None) -> dict:
     """The gaps, each with its standard error (``counts``: the scored decisions behind each error), and the
-    largest one above ``tolerance`` and outside twice its standard error (``"none"`` when no gap is)."""
+    largest one above ``tolerance`` and outside twice its standard error (``"none"`` when no gap is). With
+    ``dev_test_differ`` (why test is not dev's distribution) test - dev is read as that mismatch."""
     values = {**errors, "human": human}
     se = {split: standard_error(errors[split], counts[split]) for split in errors} | {"human": 0.0}
     gaps = {}
@@ -95,7 +88,10 @@ def analyse(errors: dict[str, float], counts: dict[str, int], human: float, tole
         gaps[name] = {"value": value, "se": noise, "within_noise": abs(value) < 2 * noise}
     real = [g for g in gaps if gaps[g]["value"] > tolerance and not gaps[g]["within_noise"]]
     main = max(real, key=lambda g: gaps[g]["value"]) if real else "none"
-    return {"gaps": gaps, "main": main, "advice": ADVICE[main]}
+    if dev_test_differ and main == "dev_overfitting":
+        main = "dev_test_mismatch"
+    return {"gaps": gaps, "main": main, "advice": ADVICE[main].format(why=dev_test_differ),
+            "dev_test_differ": dev_test_differ}
 
 
 def human_level(params: dict, model: str) -> tuple[float, str]:
@@ -150,7 +146,8 @@ def measure(model: str, params: dict, model_file: Path | None = None, out_dir: P
         seconds[split] = round(time.perf_counter() - t0, 1)
         print(f"[dlzoo] strategy {model}: {LABELS[split]} error {errors[split]:.4f} on {counts[split]} examples "
               f"({seconds[split]:.0f} s)", flush=True)
-    analysis = analyse(errors, scored, human, float(cfg["tolerance"]))
+    analysis = analyse(errors, scored, human, float(cfg["tolerance"]),
+                       (cfg.get("dev_test_differ") or {}).get(dataset.name))
     result = {"model": model, "metric": key, "human_error": human, "human_note": note, "errors": errors,
               "examples": counts,
               "scored": scored, "unit": getattr(fam, "UNIT", "examples"), **analysis, "seconds": seconds}
@@ -186,6 +183,8 @@ def render(spec: registry.ModelSpec, result: dict, sample_lines: list[str], figu
     lines += ["", "| gap | points | s.e. | |", "|---|---|---|---|"]
     for name, (label, _) in GAPS.items():
         gap = result["gaps"][name]
+        if name == "dev_overfitting" and result.get("dev_test_differ"):
+            label, name = DEV_TEST_LABEL, "dev_test_mismatch"
         mark = "within noise" if gap["within_noise"] else ("**largest**" if name == result["main"] else "")
         lines.append(f"| {label} | {100 * gap['value']:+.2f} | {100 * gap['se']:.2f} | {mark} |")
     lines += ["", f"**Recommendation.** {result['advice']}", "",

@@ -11,7 +11,7 @@ the space and the budget::
     search:
       seed: 0
       metric: dev_accuracy        # a key the task's validate() reports; higher is better
-      epochs: 6                   # per trial (the final training keeps train.epochs)
+      epochs: 6                   # per trial; the final training runs to the best trial's best epoch
       rounds: [8, 4]              # trials per round: a coarse round over the space, then finer ones
       keep: 3                     # a finer round samples around the best `keep` trials of the rounds before
       fixed: {train.optimizer: momentum, train.schedule: constant}
@@ -25,8 +25,9 @@ the space and the budget::
 Sampling is Tune's, seeded from ``search.seed`` per round: the same params give the same trials. A finer
 round narrows each continuous dimension to the span of the best trials on its sampling scale (plus a quarter
 of that span each side, inside the original bounds) and each choice to the values those trials used.
-``best.json`` holds the best trial's settings (``fixed`` included); ``dlzoo train`` applies them over
-``params.yaml`` (:func:`with_best`), and ``dvc repro`` orders the two stages.
+``best.json`` holds the best trial's settings (``fixed`` included) and, as ``train.epochs``, the epoch at which
+it peaked: ``dlzoo train`` applies them over ``params.yaml`` (:func:`with_best`) and so repeats that trial
+(the same seed and data order) to its best epoch; ``dvc repro`` orders the two stages.
 """
 
 from __future__ import annotations
@@ -247,9 +248,11 @@ def run_search(model: str, params: dict, data_dir: Path, out_dir: Path | None = 
     write_trials(out_dir / TRIALS_FILE, trials, metric)
     plot_key = "train.lr" if "train.lr" in space else next(k for k, (kind, _) in space.items() if kind != "choice")
     (out_dir / PLOT_FILE).write_bytes(plot_png(trials, metric, plot_key))
+    # the final training repeats the best trial up to its best epoch: same settings, seed and data order, so it
+    # ends where that trial peaked on dev (a longer run than the trials' would be a config nobody measured)
     result = {"model": model, "metric": metric, "value": best["value"], "trial": best["trial"],
-              "round": best["round"], "epochs": epochs, "settings": {**fixed, **best["settings"]},
-              "trials": len(trials)}
+              "round": best["round"], "epochs": epochs,
+              "settings": {**fixed, **best["settings"], "train.epochs": best["epoch"]}, "trials": len(trials)}
     (out_dir / BEST_FILE).write_text(json.dumps(result, indent=2) + "\n")
     print(f"[dlzoo] search {model}: best trial {best['trial'] + 1} ({best['round']}) {metric} {best['value']:.4f}: "
           + ", ".join(f"{k}={_fmt(v)}" for k, v in result["settings"].items()), flush=True)

@@ -60,6 +60,10 @@ def test_the_search_stage_chooses_what_the_final_model_trains_with(smoke_project
         assert trained["train"] == apply(params, best["settings"])["train"]
         assert trained["model"] == apply(params, best["settings"])["model"]
         assert trained["train"]["lr"] != params["train"]["lr"]  # sampled on a log scale: never the default
+        # the final training repeats the best trial to its best epoch, so it ends where that trial peaked on dev
+        assert trained["train"]["epochs"] == best["settings"]["train.epochs"] <= cfg["epochs"]
+        final = json.loads((smoke_project / "artifacts" / spec.name / "metrics.json").read_text())
+        assert final["dev"]["accuracy"] == pytest.approx(best["value"], abs=0.021)
 
 
 def test_every_model_has_a_strategy_report_from_four_measured_splits(smoke_project):
@@ -67,7 +71,8 @@ def test_every_model_has_a_strategy_report_from_four_measured_splits(smoke_proje
     examples, the gaps, a recommendation and an error-analysis section."""
     from pipelines import registry
     from pipelines.params import load_params
-    from pipelines.strategy.report import ADVICE, SPLITS, train_dev_dir
+    from pipelines.strategy.report import ADVICE, SPLITS
+    from pipelines.strategy.train_dev import train_dev_dir
 
     for spec in registry.MODELS.values():
         result = json.loads((smoke_project / "reports" / spec.name / "strategy.json").read_text())

@@ -202,3 +202,17 @@ def test_detection_mistakes_count_misses_and_false_boxes():
     missed, false = mistakes(record, found)
     assert missed == [1]  # the second box's class is wrong; the ignored box is never a miss
     assert sorted(false) == [1, 2]
+
+
+def test_a_test_set_that_differs_by_design_is_read_as_mismatch_not_overfitting():
+    """The trigger word's test voices are never in dev: test - dev is that difference, and the course's advice is
+    to take dev from test's distribution, not to enlarge dev."""
+    errors = {"train": 0.02, "train_dev": 0.025, "dev": 0.03, "test": 0.20}
+    plain = report.analyse(errors, COUNTS, 0.01, 0.005)
+    differ = report.analyse(errors, COUNTS, 0.01, 0.005, dev_test_differ="test's voices are held out")
+    assert plain["main"] == "dev_overfitting" and differ["main"] == "dev_test_mismatch"
+    assert "test's voices are held out" in differ["advice"] and "bigger dev set" not in differ["advice"]
+    spec = registry.get("trigger_word")
+    text = report.render(spec, {"metric": "recall", "errors": errors, "examples": COUNTS, "human_error": 0.01,
+                                "human_note": "x", **differ}, [], [])
+    assert f"| {report.DEV_TEST_LABEL} | +17.00 |" in text and "overfitting to dev (test - dev)" not in text
