@@ -127,7 +127,7 @@ def measure(model: str, params: dict, model_file: Path | None = None, out_dir: P
     sources = {"train": (data_dir, "train", cfg["train_sample"].get(dataset.name)),
                "train_dev": (train_dev, "train_dev", None), "dev": (data_dir, "dev", None),
                "test": (data_dir, "test", None)}
-    errors, counts, scored, seconds = {}, {}, {}, {}
+    errors, counts, scored = {}, {}, {}
     sample_lines, sample_files = [], {}
     for split, (folder, name, limit) in sources.items():
         t0 = time.perf_counter()
@@ -143,14 +143,13 @@ def measure(model: str, params: dict, model_file: Path | None = None, out_dir: P
             if split == "test":
                 sample_lines, sample_files = fam.error_sample(task, net, Path(tmp), details.get("test", {}), key,
                                                               int(cfg["examples"]), seed, data_params)
-        seconds[split] = round(time.perf_counter() - t0, 1)
         print(f"[dlzoo] strategy {model}: {LABELS[split]} error {errors[split]:.4f} on {counts[split]} examples "
-              f"({seconds[split]:.0f} s)", flush=True)
+              f"({time.perf_counter() - t0:.0f} s)", flush=True)
     analysis = analyse(errors, scored, human, float(cfg["tolerance"]),
                        (cfg.get("dev_test_differ") or {}).get(dataset.name))
+    # no timings in it: the same params and model give the same file
     result = {"model": model, "metric": key, "human_error": human, "human_note": note, "errors": errors,
-              "examples": counts,
-              "scored": scored, "unit": getattr(fam, "UNIT", "examples"), **analysis, "seconds": seconds}
+              "examples": counts, "scored": scored, "unit": getattr(fam, "UNIT", "examples"), **analysis}
     out_dir = Path(out_dir or Path("reports") / model)
     figures = out_dir / "strategy"
     figures.mkdir(parents=True, exist_ok=True)
