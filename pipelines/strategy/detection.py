@@ -12,7 +12,9 @@ import os
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import ImageDraw
+from torchvision.ops import box_iou
 
 from pipelines.strategy.sheet import contact_sheet
 from pipelines.strategy.views import sample
@@ -37,18 +39,12 @@ def view(folder: Path, split: str, out: Path, limit: int | None, seed: int, task
     return len(keep)
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    lt, rb = np.maximum(a[:, None, :2], b[None, :, :2]), np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    area = lambda x: np.prod(x[:, 2:] - x[:, :2], axis=1)  # noqa: E731
-    return inter / np.maximum(area(a)[:, None] + area(b)[None, :] - inter, 1e-9)
-
-
 def mistakes(record: dict, found: dict, iou: float = 0.5) -> tuple[list[int], list[int]]:
     """(missed ground-truth boxes, false detections) of one image at IoU ``iou``, same class, greedy by score."""
     truth = [k for k in range(len(record["labels"])) if not record["ignore"][k]]
     order = np.argsort(-found["scores"])
-    overlaps = _iou(found["boxes"][order], record["boxes"][truth]) if len(truth) and len(order) else None
+    overlaps = box_iou(torch.from_numpy(found["boxes"][order]).float(),
+                       torch.from_numpy(record["boxes"][truth]).float()).numpy() if len(truth) and len(order) else None
     matched, false = set(), []
     for row, d in enumerate(order):
         best, best_iou = None, iou
