@@ -6,6 +6,9 @@
     dlzoo search c2w3_softmax                   # Ray Tune random search (coarse, then fine)
     dlzoo train translation [--workers 2]       # Ray Train
     dlzoo evaluate translation [--data DIR]     # held-out metrics
+    dlzoo evaluate face --data PHOTOS [--backend dlib]   # detect, align, embed each <identity>/<photo>
+    dlzoo backends face                         # the pretrained face backend beside the trained one
+    dlzoo face reenroll [--backend dlib]        # the face gallery embedded again by another model
     dlzoo train-dev translation                 # new draws of the training distribution (Course 3)
     dlzoo strategy translation                  # reports/translation/strategy.md: bias, variance, mismatch
     dlzoo package translation                   # model-store/translation.mar
@@ -240,8 +243,13 @@ def search_cmd(ctx, model, data_dir, out) -> None:
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Where metrics.json and details.json go (default: reports/<model>, "
                    "or reports/<model>/<data dir name> with --data).")
+@click.option("--face", "face_mode", type=click.Choice(["detect", "as_is"]), default=None,
+              help="face --data only: find and align the face in each photo (detect, the default with --data), or "
+                   "take each image whole as a crop (as_is: the pipeline's synthetic splits).")
+@click.option("--backend", type=click.Choice(["course", "dlib"]), default="course", show_default=True,
+              help="face --data only: the embedding (course: the trained network; dlib: dlib's real-face ResNet).")
 @click.pass_context
-def evaluate_cmd(ctx, model, data_dir, model_file, out) -> None:
+def evaluate_cmd(ctx, model, data_dir, model_file, out, face_mode, backend) -> None:
     """Evaluate MODEL on held-out data; prints and writes metrics.json (+ details.json)."""
     from pipelines.training.artifacts import load_model
 
@@ -249,6 +257,9 @@ def evaluate_cmd(ctx, model, data_dir, model_file, out) -> None:
     params = _params(ctx)
     data = Path(data_dir) if data_dir else _data_dir(params, spec)
     out_dir = Path(out) if out else Path("reports") / model / (data.name if data_dir else "")
+    if model == "face" and data_dir and (face_mode != "as_is" or backend != "course"):
+        return _evaluate_photos(params, data, Path(model_file or "artifacts/face/model.pt"), out_dir,
+                                face_mode or "detect", backend)
     try:
         net, bundle = load_model(Path(model_file or f"artifacts/{model}/model.pt"))
         task = spec.task_class()(section(params, model), bundle["meta"])
@@ -262,6 +273,37 @@ def evaluate_cmd(ctx, model, data_dir, model_file, out) -> None:
         (out_dir / name).write_bytes(blob)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     (out_dir / "details.json").write_text(json.dumps(details, indent=2, ensure_ascii=False) + "\n")
+    click.echo(json.dumps(metrics, indent=2))
+    click.echo(f"wrote {out_dir / 'metrics.json'}", err=True)
+
+
+def _evaluate_photos(params: dict, data: Path, model_file: Path, out_dir: Path, mode: str, backend_name: str) -> None:
+    """``dlzoo evaluate face --data DIR``: a folder of <identity>/<photo>, each photo's largest face found and
+    aligned (or taken as is), embedded by the backend, scored as the synthetic test is."""
+    import numpy as np
+    from tqdm import tqdm
+
+    from pipelines.realface import evaluate
+    from pipelines.realface.backends import load_backend
+    from pipelines.realface.report import detect_settings
+
+    try:
+        backend = load_backend(backend_name, model_file)
+        with tqdm(desc=f"faces in {data.name} ({mode})", unit="identity") as bar:
+            faces, labels, counts = evaluate.folder_faces(data, mode, detect_settings(params), bar.update)
+        if len(np.unique(labels)) < 2:
+            raise ValueError(f"face evaluate: {data} needs at least two identities with a face found "
+                             f"({counts['no_face']} of {counts['images']} images had none)")
+        metrics, details = evaluate.identity_metrics(evaluate.embed_faces(backend, faces), labels,
+                                                     backend.threshold, int(params["face"]["train"]["seed"]))
+    except (FileNotFoundError, ValueError) as err:
+        raise CliError(str(err)) from err
+    metrics = {"backend": backend.model_id, "face": mode, "threshold": backend.threshold,
+               data.name: {**metrics, "no_face": counts["no_face"]}}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    (out_dir / "details.json").write_text(json.dumps({**details, "no_face_files": counts["no_face_files"]},
+                                                     indent=2) + "\n")
     click.echo(json.dumps(metrics, indent=2))
     click.echo(f"wrote {out_dir / 'metrics.json'}", err=True)
 
@@ -306,6 +348,60 @@ def strategy_cmd(ctx, model, model_file, out, metric) -> None:
     except (KeyError, FileNotFoundError, ValueError) as err:
         raise CliError(str(err.args[0]) if isinstance(err, KeyError) else str(err)) from err
     click.echo(json.dumps({k: result[k] for k in ("errors", "main", "advice")}, indent=2))
+
+
+@cli.command("backends")
+@click.argument("model")
+@click.pass_context
+def backends_cmd(ctx, model) -> None:
+    """Score MODEL's pretrained backends beside its trained network (the registry's ``backends`` module): writes
+    artifacts/<model>/backends/ and reports/<model>/backends.{json,md}."""
+    import importlib
+
+    spec = _model(model)
+    if not spec.backends:
+        raise CliError(f"{model} has no pretrained backends in the registry")
+    params = _params(ctx)
+    try:
+        metrics = importlib.import_module(spec.backends).run(params, _data_dir(params, spec),
+                                                             echo=lambda m: click.echo(m, err=True))
+    except (FileNotFoundError, ValueError, RuntimeError) as err:
+        raise CliError(str(err)) from err
+    click.echo(json.dumps(metrics, indent=2))
+
+
+@cli.group("face")
+def face_group() -> None:
+    """The face service's gallery tools."""
+
+
+@face_group.command("reenroll")
+@click.option("--gallery", type=click.Path(dir_okay=False), default=None,
+              help="The gallery (default: the server's, <serve.run_dir>/<serve.services.face.gallery>).")
+@click.option("--backend", type=click.Choice(["course", "dlib"]), default=None,
+              help="Embed with this backend (default: serve.services.face.backend).")
+@click.option("--model-file", type=click.Path(dir_okay=False), default="artifacts/face/model.pt", show_default=True,
+              help="The course network (backend course).")
+@click.option("--drop-unrecoverable", is_flag=True,
+              help="Delete rows enrolled before the gallery kept faces (they cannot be embedded again).")
+@click.pass_context
+def face_reenroll_cmd(ctx, gallery, backend, model_file, drop_unrecoverable) -> None:
+    """Embed every enrolled face again with BACKEND (after a model change or a backend switch), in one
+    transaction; the running service answers with the new embeddings at once."""
+    from pipelines.realface.reenroll import reenroll
+    from pipelines.serving.server import Server
+
+    params = _params(ctx)
+    path = Path(gallery) if gallery else Server.from_params(params).face_gallery
+    name = backend or params["serve"]["services"]["face"]["backend"]
+    try:
+        report = reenroll(path, name, Path(model_file), drop_unrecoverable)
+    except (FileNotFoundError, ValueError) as err:
+        raise CliError(str(err)) from err
+    click.echo(json.dumps(report, indent=2))
+    if report["unrecoverable"] and not drop_unrecoverable:
+        raise CliError(f"{report['unrecoverable']} rows were enrolled before the gallery kept faces and still hold "
+                       f"another model's embeddings: enroll those people again, or --drop-unrecoverable")
 
 
 @cli.command("package")

@@ -21,6 +21,7 @@ it; a ``.mar`` does not carry it (its ``service.json`` names the model's task), 
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import yaml
@@ -99,10 +100,21 @@ def stages(params: dict) -> dict[str, dict]:
             "outs": [f"reports/{name}/details.json", *(f"reports/{name}/{r}" for r in spec.reports)],
             "metrics": [{f"reports/{name}/metrics.json": {"cache": False}}],
         }
+        if spec.backends:
+            svc = f"serve.services.{spec.service}" if spec.service else None
+            out[f"backends_{name}"] = {
+                "cmd": f"dlzoo backends {name}",
+                "deps": [data, f"artifacts/{name}/model.pt", *code_deps(spec.backends),
+                         *getattr(importlib.import_module(spec.backends), "DATA_FILES", ())],
+                "params": [f"{name}.backends", f"{name}.train.seed", *([svc] if svc else [])],
+                "outs": [f"artifacts/{name}/backends", f"reports/{name}/backends_details.json",
+                         {f"reports/{name}/backends.md": {"cache": False}}],
+                "metrics": [{f"reports/{name}/backends.json": {"cache": False}}],
+            }
         if spec.service:
             out[f"package_{name}"] = {
                 "cmd": f"dlzoo package {spec.service}",
-                "deps": [f"artifacts/{name}/model.pt",
+                "deps": [f"artifacts/{name}/model.pt", *([f"artifacts/{name}/backends"] if spec.backends else []),
                          *sorted(set(code_deps("pipelines.serving.package") + archive_files(spec)))],
                 # what service_config() reads: the service's limits, and the model's decode settings
                 "params": [f"serve.services.{spec.service}",
@@ -131,6 +143,7 @@ def stages(params: dict) -> dict[str, dict]:
     out["scoreboard"] = {
         "cmd": "dlzoo scoreboard",
         "deps": [*(f"reports/{name}/metrics.json" for name in registry.MODELS),
+                 *(f"reports/{name}/backends.json" for name, spec in registry.MODELS.items() if spec.backends),
                  *code_deps("pipelines.evaluation.scoreboard", declarations=True)],
         "outs": [{"reports/scoreboard.md": {"cache": False}}],
     }

@@ -86,6 +86,10 @@ class ModelSpec:
     # True: a Ray Tune random search over its params' ``search`` space runs first (``dlzoo search``), and its
     # best trial's settings are what ``dlzoo train`` trains with (pipelines/training/search.py)
     search: bool = False
+    # Pretrained alternatives scored beside the trained network: the module whose ``run(params, data_dir)`` writes
+    # artifacts/<model>/backends/ (calibrations the service's archive carries) and reports/<model>/backends.json,
+    # run by ``dlzoo backends <model>`` (a ``backends_<model>`` stage); their rows join the scoreboard.
+    backends: str | None = None
     # Course 3's strategy report (pipelines/strategy/report.py): the error is 1 - strategy_metric, a key of
     # evaluate()'s metrics per split (default: the headline's); the human-level proxy is the model's params
     # ``human_level`` (a params dep of its strategy stage)
@@ -192,6 +196,7 @@ register(ModelSpec(
     also=("test.identification_top1", "test.tar_at_far_1e-3"),
     train_params=("model", "augment", "train"),
     plots=("train_loss", "dev_verification_accuracy", "dev_identification_top1"),
+    backends="pipelines.realface.report",
 ))
 register(ModelSpec(
     name="trigger_word",

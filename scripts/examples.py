@@ -4,7 +4,8 @@
 
 Each service gets a few real requests over HTTP with the inference token, plus one bad request to
 show its 4xx JSON answer. Detection posts held-out test images and prints the ground truth beside
-the answer; face enrolls test identities, then identifies and verifies other photos of them;
+the answer; face enrolls a real photograph and identifies another photo of that person, then enrolls
+synthetic test identities and identifies and verifies other photos of them;
 trigger word sends clips spoken by a held-out voice with "activate" ending at 3 s and 7 s, and without.
 """
 
@@ -54,14 +55,31 @@ def detection(post, params: dict) -> None:
 
 
 def face(post, params: dict) -> None:
+    from pipelines.realface.photos import PhotoError, load_photos
+
+    try:  # real photographs shipped in packages (pipelines/realface/photos.json): found, aligned, embedded
+        photos = {p.id: p for p in load_photos()}
+        real = {k: base64.b64encode(photos[k].read()).decode() for k in ("obama", "obama3", "biden", "building")}
+    except PhotoError as err:
+        print(f"  (no real photographs: {err})")
+        real = {}
+    if real:
+        show("enroll obama.jpg (910x1137)", post(json={"op": "enroll", "name": "Barack Obama", "image": real["obama"]}))
+        show("identify obama3.jpg (1434x2333)", post(json={"op": "identify", "image": real["obama3"]}))
+        show("identify biden.jpg", post(json={"op": "identify", "image": real["biden"]}))
+        show("identify building.jpg (no face)", post(json={"op": "identify", "image": real["building"]}))
+        post(json={"op": "delete", "name": "Barack Obama"})
+    # the synthetic test identities: centred crops, sent as they are
     people = list(load_identity_folders(Path(params["data_face"]["out"]) / "test").items())[:3]
     for name, photos in people:
-        show(f"enroll {name} ({photos[0].name})", post(json={"op": "enroll", "name": name, "image": b64(photos[0])}))
+        show(f"enroll {name} ({photos[0].name}, as_is)",
+             post(json={"op": "enroll", "name": name, "image": b64(photos[0]), "face": "as_is"}))
     for name, photos in people:
-        show(f"identify a new photo of {name}", post(json={"op": "identify", "image": b64(photos[1])}))
+        show(f"identify a new photo of {name}",
+             post(json={"op": "identify", "image": b64(photos[1]), "face": "as_is"}))
     (a, pa), (b, pb) = people[0], people[1]
-    show(f"verify {a} with {a}'s photo", post(json={"op": "verify", "name": a, "image": b64(pa[2])}))
-    show(f"verify {a} with {b}'s photo", post(json={"op": "verify", "name": a, "image": b64(pb[2])}))
+    show(f"verify {a} with {a}'s photo", post(json={"op": "verify", "name": a, "image": b64(pa[2]), "face": "as_is"}))
+    show(f"verify {a} with {b}'s photo", post(json={"op": "verify", "name": a, "image": b64(pb[2]), "face": "as_is"}))
     show("list", post(json={"op": "list"}))
     show('{"op": "fly"}', post(json={"op": "fly"}))
 

@@ -3,7 +3,7 @@
 #   bash scripts/setup.sh
 # Installs: a Java runtime (TorchServe), Prometheus + Pushgateway, nginx (the deploy proxy), speech synthesisers
 # (espeak-ng, flite, Festival) and recordings of real speech for the trigger-word data, and .venv with dlzoo and
-# its deps (Kokoro-82M, a neural voice, among them; two frozen speech models' wheels).
+# its deps (Kokoro-82M, a neural voice, among them; frozen speech and face models' packages).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,9 +50,14 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 print(" ".join(f"{n}=={v}" for n, v in t["tool"]["dlzoo"]["model-wheels"].items()))')"
   # shellcheck disable=SC2086  # one word per pinned wheel
   .venv/bin/pip install -q --no-deps $wheels 2>&1 | grep -v "^WARNING: Location" || true
+  # Real photographs of people for the face backends' check (pipelines/realface/photos.py): the test images of
+  # face_recognition's sdist, kept as the archive (never installed), read by the pinned file name and sha256.
+  .venv/bin/pip download -q --no-deps --no-binary :all: "face_recognition==1.3.0" -d .venv/share/dlzoo/sdists \
+    2>&1 | grep -v "^WARNING: Location" || true
   # fail loudly if anything is missing
   .venv/bin/python -c "import torch, torchvision, ray, dvc, ts, pipelines, soundfile, importlib.metadata as m
-for wheel in '$wheels'.split(): m.version(wheel.split('==')[0])"
+for wheel in '$wheels'.split(): m.version(wheel.split('==')[0])
+import dlib, pathlib; assert pathlib.Path('.venv/share/dlzoo/sdists/face_recognition-1.3.0.tar.gz').is_file()"
   echo "$want" > "$stamp"
 fi
 echo "[setup] ready: $(.venv/bin/python -c 'import torch, ray; print("torch", torch.__version__, "| ray", ray.__version__)')"

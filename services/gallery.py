@@ -6,6 +6,10 @@
     g.names(); g.count("alice")       # -> ["alice"], 1
     names, matrix = g.embeddings()    # every row: names[i] owns matrix[i] (float32, n x D)
     g.delete("alice")                 # -> 1 (rows removed)
+    g.add("bob", vector, model="dlib:55533b28a958", chip=png_bytes)   # which model made it; the aligned face
+    g.models()                        # -> {"dlib:55533b28a958": 1, None: 1}: rows per embedding model
+    g.faces()                         # (id, name, model, chip, aligned) of every row: dlzoo face reenroll
+    g.replace({row_id: vector}, model)  # rows re-embedded, in one transaction
 
 The file and its ``-wal``/``-shm`` companions are created mode 0600 (owner only: faces are biometric
 data). Several workers enroll and identify at once, so the file runs in WAL mode (readers never block the
@@ -37,6 +41,10 @@ CREATE TABLE IF NOT EXISTS embeddings (
 );
 CREATE INDEX IF NOT EXISTS embeddings_name ON embeddings (name);
 """
+# Added later (a gallery from before gets them, NULL in its rows): the model that made each embedding
+# (a vector is only comparable with vectors of the same model), and the aligned face it was made from (so
+# that another model can embed it again: dlzoo face reenroll).
+COLUMNS = {"model": "TEXT", "chip": "BLOB", "aligned": "INTEGER"}
 
 PRIVATE = 0o600  # the mode of the gallery's files
 _INHERITED: list[sqlite3.Connection] = []  # connections a fork left behind (see Gallery._db)
@@ -52,6 +60,8 @@ class Gallery:
         self._pid: int | None = None
         self._lock = threading.Lock()  # one connection per process: its threads take turns
         self._cache: tuple[int, list[str], np.ndarray] | None = None  # (data_version, names, matrix)
+        self._models: tuple[tuple[int, int], dict] | None = None  # ((data_version, writes), rows per model)
+        self._writes = 0  # this connection's commits (data_version does not count them)
 
     # -- connection -------------------------------------------------------------------------------
     def _db(self) -> sqlite3.Connection:
@@ -62,7 +72,7 @@ class Gallery:
                 # that garbage collection does not close it): SQLite's close could checkpoint and unlink
                 # the WAL the parent still uses. data_version values are per connection: the cache goes too.
                 _INHERITED.append(self._conn)
-            self._conn, self._cache = None, None
+            self._conn, self._cache, self._models = None, None, None
             self._create_private()
             conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
             try:
@@ -73,6 +83,10 @@ class Gallery:
                 with _transaction(conn):  # not executescript(): it would COMMIT first
                     for statement in filter(str.strip, SCHEMA.split(";")):
                         conn.execute(statement)
+                    have = {row[1] for row in conn.execute("PRAGMA table_info(embeddings)")}
+                    for column, kind in COLUMNS.items():
+                        if column not in have:
+                            conn.execute(f"ALTER TABLE embeddings ADD COLUMN {column} {kind}")
             except BaseException:
                 conn.close()
                 raise
@@ -111,11 +125,13 @@ class Gallery:
                 self._conn.close()
             elif self._conn is not None:
                 _INHERITED.append(self._conn)
-            self._conn, self._cache = None, None
+            self._conn, self._cache, self._models = None, None, None
 
     # -- writes -----------------------------------------------------------------------------------
-    def add(self, name: str, embedding) -> int:
-        """Enroll one embedding under ``name``; returns how many ``name`` now has."""
+    def add(self, name: str, embedding, model: str | None = None, chip: bytes | None = None,
+            aligned: bool = True) -> int:
+        """Enroll one embedding under ``name`` (made by ``model``, from the face image ``chip``: PNG bytes, aligned
+        or a crop taken as is); returns how many ``name`` now has."""
         vector = np.ascontiguousarray(embedding, dtype=np.float32)
         if vector.ndim != 1 or vector.size == 0 or not np.isfinite(vector).all():
             raise ValueError(f"an embedding must be a non-empty finite 1-D vector, got shape {vector.shape}")
@@ -126,10 +142,11 @@ class Gallery:
                 if row is not None and row[0] != vector.nbytes:
                     # A model with another embedding size would make every distance meaningless.
                     raise ValueError(f"embedding has {vector.size} dimensions; the gallery holds {row[0] // 4}")
-                conn.execute("INSERT INTO embeddings (name, embedding, created) VALUES (?, ?, ?)",
-                             (name, vector.tobytes(), time.time()))
+                conn.execute("INSERT INTO embeddings (name, embedding, created, model, chip, aligned) "
+                             "VALUES (?, ?, ?, ?, ?, ?)",
+                             (name, vector.tobytes(), time.time(), model, chip, int(aligned)))
                 count = conn.execute("SELECT COUNT(*) FROM embeddings WHERE name = ?", (name,)).fetchone()[0]
-            self._cache = None  # data_version does not move for this connection's own commits
+            self._cache, self._writes = None, self._writes + 1  # data_version ignores this connection's commits
         return count
 
     def delete(self, name: str) -> int:
@@ -138,10 +155,50 @@ class Gallery:
             conn = self._db()
             with _transaction(conn):
                 removed = conn.execute("DELETE FROM embeddings WHERE name = ?", (name,)).rowcount
-            self._cache = None
+            self._cache, self._writes = None, self._writes + 1
+        return removed
+
+    def replace(self, vectors: dict[int, np.ndarray], model: str) -> None:
+        """Rows ``{id: embedding}`` made again by ``model``, all in one transaction (``dlzoo face reenroll``): no
+        reader ever sees a gallery half of one model, half of another."""
+        blobs = []
+        for row_id, embedding in vectors.items():
+            vector = np.ascontiguousarray(embedding, dtype=np.float32)
+            if vector.ndim != 1 or vector.size == 0 or not np.isfinite(vector).all():
+                raise ValueError(f"an embedding must be a non-empty finite 1-D vector, got shape {vector.shape}")
+            blobs.append((vector.tobytes(), model, int(row_id)))
+        with self._lock:
+            conn = self._db()
+            with _transaction(conn):
+                conn.executemany("UPDATE embeddings SET embedding = ?, model = ? WHERE id = ?", blobs)
+            self._cache, self._writes = None, self._writes + 1
+
+    def delete_rows(self, row_ids: list[int]) -> int:
+        """Remove rows by id; returns how many went."""
+        with self._lock:
+            conn = self._db()
+            with _transaction(conn):
+                removed = sum(conn.execute("DELETE FROM embeddings WHERE id = ?", (int(i),)).rowcount for i in row_ids)
+            self._cache, self._writes = None, self._writes + 1
         return removed
 
     # -- reads ------------------------------------------------------------------------------------
+    def models(self) -> dict[str | None, int]:
+        """Rows per embedding model (None: rows enrolled before the gallery recorded models). Asked on every
+        request, so cached: re-read only when ``data_version`` says another connection committed, or this one wrote."""
+        with self._lock:
+            conn = self._db()
+            key = (conn.execute("PRAGMA data_version").fetchone()[0], self._writes)
+            if self._models is None or self._models[0] != key:
+                self._models = (key, dict(conn.execute("SELECT model, COUNT(*) FROM embeddings GROUP BY model")))
+            return dict(self._models[1])
+
+    def faces(self) -> list[tuple[int, str, str | None, bytes | None, bool]]:
+        """``(id, name, model, chip, aligned)`` of every row, in enrolment order."""
+        with self._lock:
+            rows = self._db().execute("SELECT id, name, model, chip, aligned FROM embeddings ORDER BY id").fetchall()
+        return [(i, n, m, c, bool(a) if a is not None else True) for i, n, m, c, a in rows]
+
     def names(self) -> list[str]:
         """Every enrolled name, sorted."""
         with self._lock:

@@ -17,6 +17,28 @@ def lookup(metrics: dict, dotted: str):
     return value
 
 
+def backend_rows(spec: registry.ModelSpec, reports: Path) -> list[str]:
+    """A row per pretrained backend scored beside the model (``reports/<model>/backends.json``): the same
+    headline on the same test protocol, and what the packaged real photographs gave."""
+    path = reports / spec.name / "backends.json"
+    if not spec.backends or not path.is_file():
+        return []
+    metrics = json.loads(path.read_text())
+    rows = []
+    headline = spec.headline.split(".", 1)[1]
+    for backend, values in metrics.get("synthetic", {}).items():
+        if backend == "course":
+            continue  # the model's own row above
+        real = metrics.get("real_photos", {}).get(backend, {})
+        extra = ""
+        if "true_accept_rate" in real:
+            extra = (f" (real photos: true accepts {real['true_accept_rate']:.3f} of {real['same_pairs']} pairs, "
+                     f"false accepts {real['false_accept_rate']:.3f} of {real['different_pairs']})")
+        rows.append(f"| {spec.name} ({backend} backend, pretrained) | {spec.course} | {spec.headline} | "
+                    f"{spec.course_figure} | {values[headline]:.4f}{extra} |")
+    return rows
+
+
 def write_scoreboard(out: Path, reports: Path = Path("reports")) -> str:
     """Write the scoreboard markdown to ``out`` (models without an evaluation show "not evaluated")."""
     lines = [
@@ -36,6 +58,7 @@ def write_scoreboard(out: Path, reports: Path = Path("reports")) -> str:
         if also:
             ours += " (" + ", ".join(also) + ")"
         lines.append(f"| {spec.name} | {spec.course} | {spec.headline} | {spec.course_figure} | {ours} |")
+        lines += backend_rows(spec, reports)
     text = "\n".join(lines) + "\n"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)

@@ -74,6 +74,11 @@ def package(service: str, params: dict, model_file: Path | None, store: Path) ->
         for rel in archive_files(spec):
             (stage / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / rel, stage / rel)
+        backends = Path("artifacts") / spec.name / "backends"  # pretrained backends' calibrations (registry)
+        if spec.backends:
+            if not backends.is_dir():
+                raise FileNotFoundError(f"{backends} does not exist: run dlzoo backends {spec.name} first (dvc repro)")
+            shutil.copytree(backends, stage / "artifacts" / spec.name / "backends")
         (Path(tmp) / "service.json").write_text(json.dumps(service_config(service, params), indent=2))
         (Path(tmp) / "model_config.yaml").write_text(yaml.safe_dump(model_config(svc)))
         cmd = [

@@ -129,6 +129,21 @@ def test_metrics_and_plots(smoke_project, tmp_path):
     assert (tmp_path / "plots" / "index.html").is_file()
 
 
+def test_the_face_backends_are_scored_side_by_side_and_the_archive_carries_dlibs_calibration(smoke_project):
+    import zipfile
+
+    report = json.loads((smoke_project / "reports/face/backends.json").read_text())
+    assert set(report["synthetic"]) == {"course", "dlib"}
+    assert all(m["identities"] == 5 and 0.0 <= m["verification_accuracy"] <= 1.0 for m in report["synthetic"].values())
+    detection = report["real_photos"]["detection"]
+    assert detection["faces"] >= 8 and detection["hits"] + detection["misses"] == detection["faces"]
+    assert report["real_photos"]["dlib"]["same_pairs"] >= 3  # pairs of one person's photographs
+    calibration = json.loads((smoke_project / "artifacts/face/backends/dlib.json").read_text())
+    with zipfile.ZipFile(smoke_project / "model-store/face.mar") as mar:
+        assert json.loads(mar.read("artifacts/face/backends/dlib.json")) == calibration
+    assert "face (dlib backend, pretrained)" in (smoke_project / "reports/scoreboard.md").read_text()
+
+
 def test_push_then_pull_restores_outputs(smoke_project):
     sh("dvc", "push", cwd=smoke_project)
     model = smoke_project / "artifacts/translation/model.pt"

@@ -169,3 +169,43 @@ def test_an_existing_world_readable_gallery_is_narrowed(tmp_path):
     path.chmod(0o644)
     g = Gallery(path)
     assert g.names() == ["alice"] and stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_gallery_from_before_models_were_recorded_gains_the_columns(tmp_path):
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript("CREATE TABLE embeddings (id INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+                       "embedding BLOB NOT NULL, created REAL NOT NULL);")
+    conn.execute("INSERT INTO embeddings (name, embedding, created) VALUES (?, ?, 0)", ("old", vec(0).tobytes()))
+    conn.commit()
+    conn.close()
+    g = Gallery(path)
+    assert g.models() == {None: 1}
+    assert g.add("new", vec(1), model="m:1", chip=b"png", aligned=False) == 1
+    assert g.models() == {None: 1, "m:1": 1}
+    assert [row[1:] for row in g.faces()] == [("old", None, None, True), ("new", "m:1", b"png", False)]
+
+
+def test_replace_re_embeds_rows_in_one_transaction_and_delete_rows(tmp_path):
+    g = Gallery(tmp_path / "g.sqlite")
+    g.add("a", vec(0, dim=8), model="old", chip=b"x")
+    g.add("b", vec(1, dim=8), model="old", chip=b"y")
+    ids = [row[0] for row in g.faces()]
+    g.replace({ids[0]: vec(2, dim=4), ids[1]: vec(3, dim=4)}, "new")  # another model: another size, all at once
+    names, matrix = g.embeddings()
+    assert g.models() == {"new": 2} and matrix.shape == (2, 4)
+    np.testing.assert_array_equal(matrix[1], vec(3, dim=4))
+    with pytest.raises(ValueError):
+        g.replace({ids[0]: np.array([np.nan, 1.0], np.float32)}, "bad")
+    assert g.models() == {"new": 2}
+    assert g.delete_rows([ids[0]]) == 1 and g.names() == ["b"]
+
+
+def test_models_follow_writes_of_this_and_other_connections(tmp_path):
+    a, b = Gallery(tmp_path / "g.sqlite"), Gallery(tmp_path / "g.sqlite")
+    a.add("x", vec(0), model="m:1")
+    assert a.models() == {"m:1": 1} and b.models() == {"m:1": 1}
+    b.add("y", vec(1), model="m:2")  # another connection's commit
+    assert a.models() == {"m:1": 1, "m:2": 1}
+    a.delete("y")  # this connection's own
+    assert a.models() == {"m:1": 1} and b.models() == {"m:1": 1}

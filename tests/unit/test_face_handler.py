@@ -13,31 +13,60 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from pipelines.realface.align import Face
+from pipelines.realface.backends import Backend
 from pipelines.serving.package import service_config
-from services.face import FACE_OPERATIONS, IMAGE_FIELDS, FaceHandler
+from services.face import FACE_OPERATIONS, FACES_PER_IMAGE, IMAGE_FIELDS, FaceHandler
 from services.mock_context import MockContext
 from tests.unit import fuzz
 
 RED, RED2, BLUE, GREEN = (220, 30, 30), (210, 40, 35), (30, 30, 220), (30, 200, 40)
 
 
+class FakeBackend(Backend):
+    """A backend without a network: the mean colour of each quadrant of a 32 px input."""
+
+    name, padding, size, threshold, model_id = "fake", 0.25, 32, 0.5, "fake:1"
+
+    def __init__(self):
+        self.calls: list[int] = []
+
+    def embed(self, inputs):
+        self.calls.append(len(inputs))
+        rows = []
+        for x in inputs:
+            a = np.asarray(Image.fromarray(x).resize((16, 16)), dtype=np.float32) / 255.0
+            v = np.concatenate([q.mean(axis=(0, 1)) for q in (a[:8, :8], a[:8, 8:], a[8:, :8], a[8:, 8:])]) + 0.01
+            rows.append(v / np.linalg.norm(v))
+        return np.stack(rows).astype(np.float32)
+
+
 class FakeFaceHandler(FaceHandler):
-    """FaceHandler without a network: ``embed`` is a deterministic function of the pixels."""
+    """FaceHandler without a network or dlib: a fake backend, and a fake detector that sees a face in each band
+    of columns that are not white (a solid colour: one face; two colours with white between: two)."""
 
     def load(self, model_dir):
         self.model = None
         self.bundle = {"meta": {"threshold": 0.5}, "config": {"input_size": 32}}
-        self.embed_calls: list[int] = []
         self.configure(model_dir)
 
-    def embed(self, images):
-        self.embed_calls.append(len(images))
-        rows = []
-        for image in images:
-            a = np.asarray(image.convert("RGB").resize((16, 16)), dtype=np.float32) / 255.0
-            v = np.concatenate([q.mean(axis=(0, 1)) for q in (a[:8, :8], a[:8, 8:], a[8:, :8], a[8:, 8:])]) + 0.01
-            rows.append(v / np.linalg.norm(v))
-        return np.stack(rows).astype(np.float32)
+    def load_backend(self, model_dir):
+        return FakeBackend()
+
+    @property
+    def embed_calls(self):
+        return self.backend.calls
+
+    def find_faces(self, picture):
+        pixels = np.asarray(picture.image)
+        coloured = pixels.mean(axis=(0, 2)) < 250  # per column
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], coloured.astype(int), [0]])))
+        sx = picture.size[0] / pixels.shape[1]
+        faces = []
+        for x0, x1 in zip(edges[::2], edges[1::2], strict=True):
+            chip = np.asarray(Image.fromarray(pixels[:, x0:x1]).resize((200, 200)))
+            faces.append(Face((round(x0 * sx), 0, round(x1 * sx), picture.size[1]), 1.0, chip))
+        return sorted(faces, key=lambda f: -(f.box[2] - f.box[0]))
 
 
 @pytest.fixture
@@ -45,7 +74,8 @@ def model_dir(tmp_path, monkeypatch, smoke_params):
     monkeypatch.delenv("DLZOO_FACE_GALLERY", raising=False)
     out = tmp_path / "model"
     out.mkdir()
-    (out / "service.json").write_text(json.dumps({**service_config("face", smoke_params),
+    # as_is by default here: the tests of names, batching and limits predate detection (tested below)
+    (out / "service.json").write_text(json.dumps({**service_config("face", smoke_params), "face": "as_is",
                                                   "gallery": str(tmp_path / "g" / "g.sqlite")}))
     return out
 
@@ -327,13 +357,14 @@ def test_a_name_enrolled_earlier_in_the_batch_can_be_verified(handler):
     assert statuses == {} and answers[1]["match"] is True
 
 
-def test_images_are_resized_to_the_network_input_in_parse(handler):
+@pytest.mark.parametrize("mode", ["as_is", "detect"])
+def test_images_are_made_the_backends_input_in_parse(handler, mode):
     """The batch holds input_size squares, whatever the photo's size (here a 3000 x 2000 JPEG)."""
     buf = io.BytesIO()
     Image.new("RGB", (3000, 2000), RED).save(buf, format="JPEG")
-    item = handler.parse({"op": "compare", "image_a": base64.b64encode(buf.getvalue()).decode(),
-                          "image_b": image_b64(BLUE, "PNG", (10, 700))}, "application/json")
-    assert [im.size for im in item["images"]] == [(32, 32), (32, 32)]
+    item = handler.parse({"op": "compare", "image_a": base64.b64encode(buf.getvalue()).decode(), "face": mode,
+                          "image_b": image_b64(BLUE, "PNG", (64, 700))}, "application/json")
+    assert [[f["input"].shape for f in faces] for faces in item["images"]] == [[(32, 32, 3)], [(32, 32, 3)]]
 
 
 def test_parse_raises_only_client_errors(handler):
@@ -343,3 +374,73 @@ def test_parse_raises_only_client_errors(handler):
               "image_a": images, "image_b": images}
     parsed = fuzz.parse_all(handler, fuzz.bodies(np.random.default_rng(17), fields, 600))
     assert parsed > 10  # the success path is fuzzed too
+
+
+# -- faces found in photos (detect mode, the service's default) ------------------------------------------
+def photo_b64(*colors, fmt="PNG"):
+    """A white 64 x (128 * n) photo with a 64 px block of each colour: the fake detector's faces."""
+    image = Image.new("RGB", (128 * max(1, len(colors)), 64), (255, 255, 255))
+    for k, color in enumerate(colors):
+        image.paste(color, (128 * k, 0, 128 * k + 64, 64))
+    buf = io.BytesIO()
+    image.save(buf, format=fmt)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def detect(body):
+    return {**body, "face": "detect"}
+
+
+def test_a_photo_without_a_face_answers_422(handler):
+    for op in ({"op": "identify"}, {"op": "enroll", "name": "x"}):
+        answer, status = one(handler, detect({**op, "image": photo_b64()}))
+        assert status == 422 and answer == {"error": "no face found"}
+    answer, status = one(handler, detect({"op": "compare", "image_a": photo_b64(RED), "image_b": photo_b64()}))
+    assert status == 422 and answer["error"] == "no face found in 'image_b'"
+
+
+def test_one_face_answers_as_before_with_its_box(handler):
+    answer, status = one(handler, detect({"op": "enroll", "name": "ana", "image": photo_b64(RED)}))
+    assert status == 200 and answer == {"name": "ana", "images": 1, "box": [0, 0, 64, 64]}
+    answer, status = one(handler, detect({"op": "identify", "image": photo_b64(RED2)}))
+    assert status == 200 and answer["name"] == "ana" and answer["box"] == [0, 0, 64, 64]
+
+
+def test_two_faces_answer_one_result_each_with_its_box(handler):
+    one(handler, detect({"op": "enroll", "name": "ana", "image": photo_b64(RED)}))
+    answer, status = one(handler, detect({"op": "identify", "image": photo_b64(BLUE, RED2)}))
+    assert status == 200
+    assert answer["threshold"] == 0.5 and [f["box"] for f in answer["faces"]] == [[0, 0, 64, 64], [128, 0, 192, 64]]
+    assert [f["name"] for f in answer["faces"]] == [None, "ana"]
+    answer, status = one(handler, detect({"op": "verify", "name": "ana", "image": photo_b64(RED2, GREEN)}))
+    assert status == 200 and [f["match"] for f in answer["faces"]] == [True, False]
+
+
+def test_enroll_and_compare_refuse_a_photo_of_several_faces_naming_the_boxes(handler):
+    answer, status = one(handler, detect({"op": "enroll", "name": "ana", "image": photo_b64(RED, BLUE)}))
+    assert status == 422 and answer["boxes"] == [[0, 0, 64, 64], [128, 0, 192, 64]]
+    assert answer["error"].startswith("2 faces found; enroll takes a photo of one person")
+    assert one(handler, {"op": "list"})[0] == {"names": []}
+
+
+def test_a_bad_face_mode_is_a_400(handler):
+    answer, status = one(handler, {"op": "identify", "image": photo_b64(RED), "face": "guess"})
+    assert status == 400 and "'face' must be one of detect, as_is" in answer["error"]
+
+
+def test_faces_per_image_are_counted(handler):
+    before = FACES_PER_IMAGE.labels(service="face")._sum.get()
+    one(handler, detect({"op": "identify", "image": photo_b64(RED, BLUE, GREEN)}))
+    assert FACES_PER_IMAGE.labels(service="face")._sum.get() - before == 3
+
+
+def test_enroll_keeps_the_model_and_the_aligned_face_and_refuses_another_models_gallery(handler):
+    one(handler, detect({"op": "enroll", "name": "ana", "image": photo_b64(RED)}))
+    [(_, name, model, chip, aligned)] = handler.gallery.faces()
+    assert (name, model, aligned) == ("ana", "fake:1", True)
+    assert Image.open(io.BytesIO(chip)).size == (200, 200)
+    handler.gallery.add("old", np.ones(12, np.float32) / np.sqrt(12), model="fake:0")
+    for body in ({"op": "identify", "image": photo_b64(RED)}, {"op": "enroll", "name": "b", "image": photo_b64(RED)}):
+        answer, status = one(handler, detect(body))
+        assert status == 409 and "1 by fake:0" in answer["error"] and "dlzoo face reenroll" in answer["error"]
+    assert one(handler, {"op": "list"})[0] == {"names": ["ana", "old"]}  # list and delete still work
