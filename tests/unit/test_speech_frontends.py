@@ -29,6 +29,7 @@ from pipelines.features import speech_embedding, wheels, word_embedding
 from pipelines.features.speech_embedding import SpeechEmbedding
 from pipelines.features.wheels import ModelWheelError
 from pipelines.features.word_embedding import WordEmbedding, log_fbank
+from pipelines.realface import models as face_models
 
 ROOT = Path(__file__).resolve().parents[2]
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
@@ -211,9 +212,10 @@ def test_pins_match_pyproject():
     tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
     pins = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["dlzoo"]["model-wheels"]
     assert pins == {speech_embedding.PACKAGE: speech_embedding.VERSION,
-                    word_embedding.PACKAGE: word_embedding.VERSION}
+                    word_embedding.PACKAGE: word_embedding.VERSION, face_models.PACKAGE: face_models.VERSION}
     for f in (speech_embedding.MEL_FILE, speech_embedding.EMBEDDING_FILE, word_embedding.MODEL_FILE,
-              word_embedding.QUANTIZED_FILE):
+              word_embedding.QUANTIZED_FILE, face_models.RECOGNIZER_FILE, face_models.LANDMARKS_FILE,
+              face_models.CNN_DETECTOR_FILE):
         assert f.path().is_file()
 
 
