@@ -70,6 +70,9 @@ def face(post, params: dict) -> None:
         show("identify building.jpg (no face)", post(json={"op": "identify", "image": real["building"]}))
         post(json={"op": "delete", "name": "Barack Obama"})
     # the synthetic test identities: centred crops, sent as they are
+    if real:
+        print("  (drawn test faces next: the dlib backend never saw drawings and barely tells them apart, "
+              "docs/face.md; serve.services.face.backend: course does)")
     people = list(load_identity_folders(Path(params["data_face"]["out"]) / "test").items())[:3]
     for name, photos in people:
         show(f"enroll {name} ({photos[0].name}, as_is)",
