@@ -257,15 +257,17 @@ def evaluate_cmd(ctx, model, data_dir, model_file, out, face_mode, backend) -> N
     params = _params(ctx)
     data = Path(data_dir) if data_dir else _data_dir(params, spec)
     out_dir = Path(out) if out else Path("reports") / model / (data.name if data_dir else "")
-    if model == "face" and data_dir and (face_mode != "as_is" or backend != "course"):
-        return _evaluate_photos(params, data, Path(model_file or "artifacts/face/model.pt"), out_dir,
-                                face_mode or "detect", backend)
     try:
-        net, bundle = load_model(Path(model_file or f"artifacts/{model}/model.pt"))
-        task = spec.task_class()(section(params, model), bundle["meta"])
-        metrics, details = task.evaluate(net, data)
-        # further files for a human (a table, a plot): a task with a ``reports`` method, named in the registry
-        extra = task.reports(net, data, metrics) if spec.reports else {}
+        if model == "face" and data_dir and (face_mode != "as_is" or backend != "course"):
+            metrics, details = _evaluate_photos(params, data, Path(model_file or "artifacts/face/model.pt"),
+                                                face_mode or "detect", backend)
+            extra = {}
+        else:
+            net, bundle = load_model(Path(model_file or f"artifacts/{model}/model.pt"))
+            task = spec.task_class()(section(params, model), bundle["meta"])
+            metrics, details = task.evaluate(net, data)
+            # further files for a human (a table, a plot): a task with a ``reports`` method, named in the registry
+            extra = task.reports(net, data, metrics) if spec.reports else {}
     except (FileNotFoundError, ValueError) as err:
         raise CliError(str(err)) from err
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -277,35 +279,22 @@ def evaluate_cmd(ctx, model, data_dir, model_file, out, face_mode, backend) -> N
     click.echo(f"wrote {out_dir / 'metrics.json'}", err=True)
 
 
-def _evaluate_photos(params: dict, data: Path, model_file: Path, out_dir: Path, mode: str, backend_name: str) -> None:
+def _evaluate_photos(params: dict, data: Path, model_file: Path, mode: str, backend_name: str) -> tuple[dict, dict]:
     """``dlzoo evaluate face --data DIR``: a folder of <identity>/<photo>, each photo's largest face found and
     aligned (or taken as is), embedded by the backend, scored as the synthetic test is."""
-    import numpy as np
     from tqdm import tqdm
 
     from pipelines.realface import evaluate
     from pipelines.realface.backends import load_backend
     from pipelines.realface.report import detect_settings
 
-    try:
-        backend = load_backend(backend_name, model_file)
-        with tqdm(desc=f"faces in {data.name} ({mode})", unit="identity") as bar:
-            faces, labels, counts = evaluate.folder_faces(data, mode, detect_settings(params), bar.update)
-        if len(np.unique(labels)) < 2:
-            raise ValueError(f"face evaluate: {data} needs at least two identities with a face found "
-                             f"({counts['no_face']} of {counts['images']} images had none)")
-        metrics, details = evaluate.identity_metrics(evaluate.embed_faces(backend, faces), labels,
-                                                     backend.threshold, int(params["face"]["train"]["seed"]))
-    except (FileNotFoundError, ValueError) as err:
-        raise CliError(str(err)) from err
-    metrics = {"backend": backend.model_id, "face": mode, "threshold": backend.threshold,
-               data.name: {**metrics, "no_face": counts["no_face"]}}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    (out_dir / "details.json").write_text(json.dumps({**details, "no_face_files": counts["no_face_files"]},
-                                                     indent=2) + "\n")
-    click.echo(json.dumps(metrics, indent=2))
-    click.echo(f"wrote {out_dir / 'metrics.json'}", err=True)
+    backend = load_backend(backend_name, model_file)
+    with tqdm(desc=f"faces in {data.name} ({mode})", unit="identity") as bar:
+        metrics, details, counts = evaluate.score_folder(backend, data, int(params["face"]["train"]["seed"]), mode,
+                                                         detect_settings(params), bar.update)
+    return ({"backend": backend.model_id, "face": mode, "threshold": backend.threshold,
+             data.name: {**metrics, "no_face": counts["no_face"]}},
+            {**details, "no_face_files": counts["no_face_files"]})
 
 
 @cli.command("train-dev")

@@ -240,7 +240,7 @@ class FaceHandler(BaseHandler):
     def _answer(self, item: dict) -> tuple[dict | ClientError, str]:
         """One request's answer: per face when an identify or verify image shows several."""
         op, name, images = item["op"], item["name"], item["images"]
-        if op in ("enroll", "verify", "identify", "compare"):
+        if images:  # every op that embeds a face compares it with, or adds it to, the gallery
             foreign = self._foreign_models()
             if foreign:
                 return foreign, "wrong_model"

@@ -60,8 +60,7 @@ class Gallery:
         self._pid: int | None = None
         self._lock = threading.Lock()  # one connection per process: its threads take turns
         self._cache: tuple[int, list[str], np.ndarray] | None = None  # (data_version, names, matrix)
-        self._models: tuple[tuple[int, int], dict] | None = None  # ((data_version, writes), rows per model)
-        self._writes = 0  # this connection's commits (data_version does not count them)
+        self._models: tuple[int, dict] | None = None  # (data_version, rows per model)
 
     # -- connection -------------------------------------------------------------------------------
     def _db(self) -> sqlite3.Connection:
@@ -146,7 +145,7 @@ class Gallery:
                              "VALUES (?, ?, ?, ?, ?, ?)",
                              (name, vector.tobytes(), time.time(), model, chip, int(aligned)))
                 count = conn.execute("SELECT COUNT(*) FROM embeddings WHERE name = ?", (name,)).fetchone()[0]
-            self._cache, self._writes = None, self._writes + 1  # data_version ignores this connection's commits
+            self._cache = self._models = None  # data_version does not move for this connection's own commits
         return count
 
     def delete(self, name: str) -> int:
@@ -155,7 +154,7 @@ class Gallery:
             conn = self._db()
             with _transaction(conn):
                 removed = conn.execute("DELETE FROM embeddings WHERE name = ?", (name,)).rowcount
-            self._cache, self._writes = None, self._writes + 1
+            self._cache = self._models = None
         return removed
 
     def replace(self, vectors: dict[int, np.ndarray], model: str) -> None:
@@ -171,7 +170,7 @@ class Gallery:
             conn = self._db()
             with _transaction(conn):
                 conn.executemany("UPDATE embeddings SET embedding = ?, model = ? WHERE id = ?", blobs)
-            self._cache, self._writes = None, self._writes + 1
+            self._cache = self._models = None
 
     def delete_rows(self, row_ids: list[int]) -> int:
         """Remove rows by id; returns how many went."""
@@ -179,18 +178,18 @@ class Gallery:
             conn = self._db()
             with _transaction(conn):
                 removed = sum(conn.execute("DELETE FROM embeddings WHERE id = ?", (int(i),)).rowcount for i in row_ids)
-            self._cache, self._writes = None, self._writes + 1
+            self._cache = self._models = None
         return removed
 
     # -- reads ------------------------------------------------------------------------------------
     def models(self) -> dict[str | None, int]:
         """Rows per embedding model (None: rows enrolled before the gallery recorded models). Asked on every
-        request, so cached: re-read only when ``data_version`` says another connection committed, or this one wrote."""
+        request, so cached like ``embeddings()``: re-read when another connection committed or this one wrote."""
         with self._lock:
             conn = self._db()
-            key = (conn.execute("PRAGMA data_version").fetchone()[0], self._writes)
-            if self._models is None or self._models[0] != key:
-                self._models = (key, dict(conn.execute("SELECT model, COUNT(*) FROM embeddings GROUP BY model")))
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            if self._models is None or self._models[0] != version:
+                self._models = (version, dict(conn.execute("SELECT model, COUNT(*) FROM embeddings GROUP BY model")))
             return dict(self._models[1])
 
     def faces(self) -> list[tuple[int, str, str | None, bytes | None, bool]]:

@@ -88,10 +88,20 @@ def calibrate(backend: Backend, dev_dir: Path, seed: int) -> dict:
             "identities": counts["identities"], "images": counts["images"]}
 
 
+def score_folder(backend: Backend, folder: Path, seed: int, face: str = "as_is", detect: dict | None = None,
+                 progress: Callable | None = None) -> tuple[dict, dict, dict]:
+    """(metrics, details, counts) of ``folder``'s identities, one face per image, at the backend's threshold."""
+    faces, labels, counts = folder_faces(folder, face, detect, progress)
+    if len(np.unique(labels)) < 2:
+        raise ValueError(f"face evaluate: {folder} needs at least two identities with a face found "
+                         f"({counts['no_face']} of {counts['images']} images had none)")
+    metrics, details = identity_metrics(embed_faces(backend, faces), labels, backend.threshold, seed)
+    return metrics, details, counts
+
+
 def synthetic(backend: Backend, data_dir: Path, seed: int) -> dict:
     """The synthetic test protocol for one backend, its threshold frozen."""
-    faces, labels, _ = folder_faces(Path(data_dir) / "test", "as_is")
-    metrics, details = identity_metrics(embed_faces(backend, faces), labels, backend.threshold, seed)
+    metrics, details, _ = score_folder(backend, Path(data_dir) / "test", seed)
     return {**metrics, "threshold": backend.threshold, **details}
 
 
