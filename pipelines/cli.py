@@ -13,6 +13,8 @@
     dlzoo strategy translation                  # reports/translation/strategy.md: bias, variance, mismatch
     dlzoo package translation                   # model-store/translation.mar
     dlzoo serve start|status|token|stop         # TorchServe + metrics exporter
+    dlzoo compare case_studies                  # reports/compare/case_studies.md: cost beside accuracy
+    dlzoo stylize --content me.jpg --style starry_night.jpg --out me.png   # neural style transfer (C4W4)
     dlzoo scoreboard                            # reports/scoreboard.md
 
 Global options: ``--params FILE``, ``--profile NAME`` (profiles/NAME.yaml merged over it), ``--set a.b=v``.
@@ -477,6 +479,61 @@ def serve_token(ctx, run_dir, kind) -> None:
         click.echo(_server(ctx, run_dir=run_dir).token(kind))
     except FileNotFoundError as err:
         raise CliError(str(err)) from err
+
+
+@cli.command("compare")
+@click.argument("table")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Threads of the inference-speed measurement (one: a per-core figure).")
+def compare_cmd(table, threads) -> None:
+    """Compare the models of TABLE (the registry's ``compare``): headline, parameters, FLOPs, training minutes
+    and inference images/s, in reports/compare/<table>.{md,json}."""
+    from pipelines.evaluation.compare import OUT, render, write
+
+    try:
+        rows = write(table, threads=threads, echo=lambda m: click.echo(m, err=True))
+    except (KeyError, FileNotFoundError) as err:
+        raise CliError(str(err.args[0]) if isinstance(err, KeyError) else str(err)) from err
+    click.echo(render(table, rows, threads), nl=False)
+    click.echo(f"wrote {OUT / table}.md", err=True)
+
+
+@cli.command("stylize")
+@click.option("--content", required=True, type=click.Path(dir_okay=False), help="The photo to repaint.")
+@click.option("--style", required=True, type=click.Path(dir_okay=False), help="The painting whose style to take.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Where the picture goes (.png, .jpg).")
+@click.option("--model", default="c4w4_style_transfer", show_default=True,
+              help="Whose params to use: feature network, layers, alpha, beta, learning rate, steps.")
+@click.option("--steps", type=click.IntRange(min=1), default=None, help="Adam steps (default: <model>.train.steps).")
+@click.option("--size", type=click.IntRange(16, 2048), default=None,
+              help="Longer side of the output in pixels (default: data_style.size).")
+@click.pass_context
+def stylize_cmd(ctx, content, style, out, model, steps, size) -> None:
+    """Neural style transfer (C4W4) of your own pictures: CONTENT repainted in STYLE's manner, the course's costs
+    optimised by Adam on the pixels, with a progress bar."""
+    from pipelines.tasks.style_transfer import stylize_file
+
+    params = _params(ctx)
+    spec = _model(model)
+    if spec.task != "pipelines.tasks.style_transfer:StyleTransferTask":
+        raise CliError(f"--model {model} is not a style-transfer model")
+    section_ = section(params, model)
+    data = section(params, "data_style")
+    steps = steps or int(section_["train"]["steps"])
+    state = {"costs": {}}
+    try:
+        with click.progressbar(length=steps, label=f"stylizing {Path(content).name}", file=sys.stderr,
+                               show_pos=True, item_show_func=lambda _: (f"J {state['costs']['total']:.4g}"
+                                                                        if state["costs"] else None)) as bar:
+            def progress(costs):
+                state["costs"] = costs
+                bar.update(1)
+
+            costs = stylize_file(Path(content), Path(style), Path(out), section_, size or int(data["size"]),
+                                 int(data["style_size"]), steps, progress)
+    except (FileNotFoundError, ValueError, RuntimeError) as err:
+        raise CliError(str(err)) from err
+    click.echo(json.dumps({"out": out, "steps": steps, "costs": costs}, indent=2))
 
 
 @cli.command("scoreboard")

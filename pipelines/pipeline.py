@@ -6,7 +6,8 @@
 Every model gives four stages (data, train, evaluate, package when it backs a service) and the
 scoreboard reads them all; a model registered with ``search=True`` also gets a ``search_<model>`` stage
 (Ray Tune) whose best config its training applies. Each dataset with a strategy module gets a
-``train_dev_<dataset>`` stage and each of its models a ``strategy_<model>`` stage (Course 3's report).
+``train_dev_<dataset>`` stage and each of its models a ``strategy_<model>`` stage (Course 3's report). Models
+naming the same ``compare`` table give one ``compare_<table>`` stage (``reports/compare/<table>.md``).
 
 A stage lists only the params keys it reads (declared in the model's registry entry) and, as code deps, the
 **import closure** of the modules it runs (``pipelines.imports``): editing any function a stage can reach
@@ -82,9 +83,10 @@ def stages(params: dict) -> dict[str, dict]:
                 "params": RAY_PARAMS + [f"{name}.{key}" for key in (*spec.train_params, "search")],
                 "outs": [f"artifacts/{name}/search"],
             }
+        used = [f"artifacts/{other}/model.pt" for other in spec.uses]  # feature networks trained here
         out[f"train_{name}"] = {
             "cmd": f"dlzoo train {name}",
-            "deps": [data, *caches, *searched,
+            "deps": [data, *caches, *searched, *used,
                      *code_deps("pipelines.training.search" if spec.search else "pipelines.training.driver",
                                 spec.task_module)],
             "params": RAY_PARAMS + [f"{name}.{key}" for key in spec.train_params],
@@ -94,7 +96,7 @@ def stages(params: dict) -> dict[str, dict]:
         }
         out[f"evaluate_{name}"] = {
             "cmd": f"dlzoo evaluate {name}",
-            "deps": [data, *caches, f"artifacts/{name}/model.pt",
+            "deps": [data, *caches, *used, f"artifacts/{name}/model.pt",
                      *code_deps("pipelines.training.artifacts", spec.task_module)],
             **({"params": [f"{name}.{key}" for key in spec.evaluate_params]} if spec.evaluate_params else {}),
             "outs": [f"reports/{name}/details.json", *(f"reports/{name}/{r}" for r in spec.reports)],
@@ -139,6 +141,16 @@ def stages(params: dict) -> dict[str, dict]:
                        *(f"{name}.{key}" for key in spec.evaluate_params)],
             "outs": [{f"reports/{name}/strategy.md": {"cache": False}}, f"reports/{name}/strategy"],
             "metrics": [{f"reports/{name}/strategy.json": {"cache": False}}],
+        }
+    for table in dict.fromkeys(spec.compare for spec in registry.MODELS.values() if spec.compare):
+        names = [spec.name for spec in registry.MODELS.values() if spec.compare == table]
+        out[f"compare_{table}"] = {
+            "cmd": f"dlzoo compare {table}",
+            "deps": [*(f"artifacts/{name}/{f}" for name in names for f in ("model.pt", "metrics.json")),
+                     *(f"reports/{name}/metrics.json" for name in names),
+                     *code_deps("pipelines.evaluation.compare", *{registry.get(n).task_module for n in names})],
+            # speeds are measured anew by each run: not cached, like the scoreboard
+            "outs": [{f"reports/compare/{table}.{ext}": {"cache": False}} for ext in ("md", "json")],
         }
     out["scoreboard"] = {
         "cmd": "dlzoo scoreboard",

@@ -82,7 +82,9 @@ class ModelSpec:
     plots: tuple[str, ...] = ("train_loss",)  # history.csv columns of its training curves
     features: tuple[str, ...] = ()  # datasets computed from its dataset (caches) that training and evaluation read
     reports: tuple[str, ...] = ()  # files its task's ``reports()`` writes beside reports/<model>/metrics.json
-    ray: bool = True  # False: numpy code with no use for a worker group; the driver runs the loop in-process
+    # False: work with no use for a worker group (numpy code, a picture optimised in place); the driver runs the loop
+    # in-process
+    ray: bool = True
     # True: a Ray Tune random search over its params' ``search`` space runs first (``dlzoo search``), and its
     # best trial's settings are what ``dlzoo train`` trains with (pipelines/training/search.py)
     search: bool = False
@@ -94,6 +96,12 @@ class ModelSpec:
     # evaluate()'s metrics per split (default: the headline's); the human-level proxy is the model's params
     # ``human_level`` (a params dep of its strategy stage)
     strategy_metric: str | None = None
+    # A comparison table it joins with the other models naming it (``dlzoo compare <table>``, a derived
+    # ``compare_<table>`` stage): their headline, parameters, FLOPs, training minutes, inference speed
+    compare: str | None = None
+    # registered models whose model.pt its training and evaluation read (a feature network trained here): deps of
+    # its train and evaluate stages
+    uses: tuple[str, ...] = ()
 
     @property
     def task_module(self) -> str:
@@ -149,6 +157,8 @@ register_dataset(DatasetSpec("planar", "data_planar", "pipelines.data.planar:wri
 register_dataset(DatasetSpec("fashion", "data_fashion", "pipelines.data.fashion:write_dataset",
                              "Fashion-MNIST (Debian): a binary pair for Course 1, ten classes for Course 2 week 3",
                              strategy="pipelines.strategy.fashion"))
+register_dataset(DatasetSpec("style", "data_style", "pipelines.data.style:write_dataset",
+                             "content photos and style pictures from opencv-doc (The Starry Night), PNG"))
 register_dataset(DatasetSpec("trigger_word_embeddings", "data_trigger_word_embeddings",
                              "pipelines.features.clip_embeddings:write_dataset",
                              "openWakeWord speech embeddings (96-d per 80 ms) of every trigger_word clip, "
@@ -354,4 +364,72 @@ register(ModelSpec(
     train_params=("set", "model", "train"),
     plots=("train_loss", "dev_loss", "dev_accuracy"),
     search=True,
+))
+
+
+# Course 4 week 2's case studies: six architectures through the one driver on the same ten classes, one table
+_IMAGENET = "ImageNet, 1,000 classes at 224 x 224, not comparable with ours: "
+for _arch, _title, _figure in (
+        ("lenet5", "LeNet-5 (conv 5x5 x 6, pool, conv 5x5 x 16, pool, 120, 84) on 32 x 32",
+         "about 60 thousand parameters (the lecture's table, digits at 32 x 32)"),
+        ("alexnet", "AlexNet-style: AlexNet's five convolutions, overlapping max pools and two dropout dense layers, "
+                    "narrow",
+         _IMAGENET + "about 60 M parameters, top-5 error 15.3 % (ILSVRC-2012)"),
+        ("vgg16", "VGG-16-style: configuration D's 13 3x3 convolutions in five pooled blocks and three dense layers, "
+                  "narrow, batch norm",
+         _IMAGENET + "about 138 M parameters, top-5 error 7.3 % (ILSVRC-2014)"),
+        ("resnet50", "ResNet-50 (torchvision: bottleneck identity and convolutional blocks, 3-4-6-3)",
+         _IMAGENET + "25.6 M parameters"),
+        ("inception", "Inception network (torchvision's GoogLeNet: nine Inception blocks, no auxiliary heads)",
+         _IMAGENET + "about 6.8 M parameters, top-5 error 6.67 % (ILSVRC-2014)"),
+        ("mobilenet_v2", "MobileNetV2 (torchvision: inverted residuals, depthwise separable convolutions)",
+         _IMAGENET + "3.4 M parameters, top-1 accuracy 72.0 % (Sandler et al. 2018)")):
+    register(ModelSpec(
+        name=f"c4w2_{_arch}",
+        course="C4W2",
+        title=f"Case study, {_title}: ten Fashion-MNIST classes",
+        dataset="fashion",
+        task="pipelines.tasks.case_studies:CaseStudyTask",
+        headline="test.accuracy",
+        course_figure=_figure,
+        train_params=("set", "model", "augment", "train"),
+        plots=("train_loss", "dev_loss", "dev_accuracy"),
+        compare="case_studies",
+    ))
+
+
+# Course 4 week 4's neural style transfer: the course's costs, the image optimised by Adam in the task's own fit
+_STYLE_FIGURE = "costs only (the notebook prints J, J_content and J_style every 250 of 2,500 Adam steps, on VGG-19)"
+register(ModelSpec(
+    name="c4w4_style_transfer",
+    course="C4W4",
+    title="Neural style transfer: content and Gram style costs over the frozen ImageNet EfficientNet-Lite0, "
+          "the image optimised by Adam",
+    dataset="style",
+    task="pipelines.tasks.style_transfer:StyleTransferTask",
+    headline="stylized.style_ratio",
+    course_figure=_STYLE_FIGURE,
+    also=("stylized.content_ratio", "stylized.style_cost", "stylized.content_cost"),
+    train_params=("features", "model", "train"),
+    evaluate_params=("features", "model", "train"),
+    plots=("train_loss", "content_cost", "style_cost"),
+    reports=("stylized.png", "costs.csv"),
+    ray=False,  # one picture per pair optimised by Adam: no batches to share among workers
+))
+register(ModelSpec(
+    name="c4w4_style_transfer_vgg16",
+    course="C4W4",
+    title="Neural style transfer over a network trained here (the c4w2_vgg16 case study, grey Fashion-MNIST): "
+          "the comparison",
+    dataset="style",
+    task="pipelines.tasks.style_transfer:StyleTransferTask",
+    headline="stylized.style_ratio",
+    course_figure=_STYLE_FIGURE,
+    also=("stylized.content_ratio", "stylized.style_cost", "stylized.content_cost"),
+    train_params=("features", "model", "train"),
+    evaluate_params=("features", "model", "train"),
+    plots=("train_loss", "content_cost", "style_cost"),
+    reports=("stylized.png", "costs.csv"),
+    uses=("c4w2_vgg16",),
+    ray=False,
 ))

@@ -17,7 +17,9 @@ def test_repro_builds_every_output(smoke_project):
     for spec in registry.MODELS.values():
         outputs = [f"artifacts/{spec.name}/model.pt", f"artifacts/{spec.name}/history.csv",
                    f"reports/{spec.name}/metrics.json", f"reports/{spec.name}/details.json",
-                   f"reports/{spec.name}/strategy.md", f"reports/{spec.name}/strategy.json"]
+                   *(f"reports/{spec.name}/{r}" for r in spec.reports)]
+        if registry.dataset(spec.dataset).strategy:
+            outputs += [f"reports/{spec.name}/strategy.md", f"reports/{spec.name}/strategy.json"]
         outputs += [f"model-store/{spec.service}.mar"] if spec.service else []
         for rel in outputs:
             assert (smoke_project / rel).is_file(), rel
@@ -67,14 +69,19 @@ def test_the_search_stage_chooses_what_the_final_model_trains_with(smoke_project
 
 
 def test_every_model_has_a_strategy_report_from_four_measured_splits(smoke_project):
-    """Course 3's report for every model, the four services' included: four errors each measured on its own
-    examples, the gaps, a recommendation and an error-analysis section."""
+    """Course 3's report for every model with a train/dev/test error (style transfer has none), the four
+    services' included: four errors each measured on its own examples, the gaps, a recommendation and an
+    error-analysis section."""
     from pipelines import registry
     from pipelines.params import load_params
     from pipelines.strategy.report import ADVICE, SPLITS
     from pipelines.strategy.train_dev import train_dev_dir
 
+    without = [spec.name for spec in registry.MODELS.values() if not registry.dataset(spec.dataset).strategy]
+    assert without == ["c4w4_style_transfer", "c4w4_style_transfer_vgg16"]
     for spec in registry.MODELS.values():
+        if spec.name in without:
+            continue
         result = json.loads((smoke_project / "reports" / spec.name / "strategy.json").read_text())
         assert set(result["errors"]) == set(SPLITS) and all(0.0 <= e <= 1.0 for e in result["errors"].values())
         assert all(result["examples"][split] > 0 for split in SPLITS), spec.name
@@ -142,6 +149,24 @@ def test_the_face_backends_are_scored_side_by_side_and_the_archive_carries_dlibs
     with zipfile.ZipFile(smoke_project / "model-store/face.mar") as mar:
         assert json.loads(mar.read("artifacts/face/backends/dlib.json")) == calibration
     assert "face (dlib backend, pretrained)" in (smoke_project / "reports/scoreboard.md").read_text()
+
+
+def test_the_case_studies_table_and_the_stylized_pictures(smoke_project):
+    """C4W2's six networks in one generated table; C4W4's pictures over both feature networks, the second one a
+    case study trained by the same repro (its model.pt is a dep of the style stage)."""
+    table = json.loads((smoke_project / "reports/compare/case_studies.json").read_text())
+    assert [r["arch"] for r in table["rows"]] == ["lenet5", "alexnet_style", "vgg16_style", "resnet50", "inception",
+                                                  "mobilenet_v2"]
+    assert all(r["parameters"] > 0 and r["flops"] > 0 and r["images_per_second"] > 0 and 0 <= r["value"] <= 1
+               for r in table["rows"])
+    assert table["rows"][3]["parameters"] == 23_528_522  # torchvision's ResNet-50 with ten outputs
+    assert "| c4w2_resnet50 | 32 x 32 | 23.529 M |" in (smoke_project / "reports/compare/case_studies.md").read_text()
+    for name in ("c4w4_style_transfer", "c4w4_style_transfer_vgg16"):
+        metrics = json.loads((smoke_project / "reports" / name / "metrics.json").read_text())
+        assert metrics["stylized"]["style_ratio"] > 0
+        assert (smoke_project / "reports" / name / "stylized.png").read_bytes().startswith(b"\x89PNG")
+    dvc_yaml = (smoke_project / "dvc.yaml").read_text()
+    assert "artifacts/c4w2_vgg16/model.pt" in dvc_yaml.split("train_c4w4_style_transfer_vgg16:")[1].split("outs:")[0]
 
 
 def test_push_then_pull_restores_outputs(smoke_project):

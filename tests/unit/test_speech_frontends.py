@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 from pipelines.data.audio import decode_wav, resample
-from pipelines.features import speech_embedding, wheels, word_embedding
+from pipelines.features import efficientnet_lite, glove, speech_embedding, wheels, word_embedding
 from pipelines.features.speech_embedding import SpeechEmbedding
 from pipelines.features.wheels import ModelWheelError
 from pipelines.features.word_embedding import WordEmbedding, log_fbank
@@ -212,11 +212,14 @@ def test_pins_match_pyproject():
     tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
     pins = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["dlzoo"]["model-wheels"]
     assert pins == {speech_embedding.PACKAGE: speech_embedding.VERSION,
-                    word_embedding.PACKAGE: word_embedding.VERSION, face_models.PACKAGE: face_models.VERSION}
+                    word_embedding.PACKAGE: word_embedding.VERSION, face_models.PACKAGE: face_models.VERSION,
+                    efficientnet_lite.WEIGHTS.package: efficientnet_lite.WEIGHTS.version,
+                    efficientnet_lite.CODE[0]: efficientnet_lite.CODE[1], glove.PACKAGE: glove.VERSION}
     for f in (speech_embedding.MEL_FILE, speech_embedding.EMBEDDING_FILE, word_embedding.MODEL_FILE,
               word_embedding.QUANTIZED_FILE, face_models.RECOGNIZER_FILE, face_models.LANDMARKS_FILE,
-              face_models.CNN_DETECTOR_FILE):
+              face_models.CNN_DETECTOR_FILE, efficientnet_lite.WEIGHTS, glove.VECTORS_FILE, glove.VOCABULARY_FILE):
         assert f.path().is_file()
+    assert importlib.metadata.version(efficientnet_lite.CODE[0]) == efficientnet_lite.CODE[1]
 
 
 def test_another_pinned_version_fails_with_the_install_command(monkeypatch):
