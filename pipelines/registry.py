@@ -398,38 +398,27 @@ for _arch, _title, _figure in (
     ))
 
 
-# Course 4 week 4's neural style transfer: the course's costs, the image optimised by Adam in the task's own fit
-_STYLE_FIGURE = "costs only (the notebook prints J, J_content and J_style every 250 of 2,500 Adam steps, on VGG-19)"
-register(ModelSpec(
-    name="c4w4_style_transfer",
-    course="C4W4",
-    title="Neural style transfer: content and Gram style costs over the frozen ImageNet EfficientNet-Lite0, "
-          "the image optimised by Adam",
-    dataset="style",
-    task="pipelines.tasks.style_transfer:StyleTransferTask",
-    headline="stylized.style_ratio",
-    course_figure=_STYLE_FIGURE,
-    also=("stylized.content_ratio", "stylized.style_cost", "stylized.content_cost"),
-    train_params=("features", "model", "train"),
-    evaluate_params=("features", "model", "train"),
-    plots=("train_loss", "content_cost", "style_cost"),
-    reports=("stylized.png", "costs.csv"),
-    ray=False,  # one picture per pair optimised by Adam: no batches to share among workers
-))
-register(ModelSpec(
-    name="c4w4_style_transfer_vgg16",
-    course="C4W4",
-    title="Neural style transfer over a network trained here (the c4w2_vgg16 case study, grey Fashion-MNIST): "
-          "the comparison",
-    dataset="style",
-    task="pipelines.tasks.style_transfer:StyleTransferTask",
-    headline="stylized.style_ratio",
-    course_figure=_STYLE_FIGURE,
-    also=("stylized.content_ratio", "stylized.style_cost", "stylized.content_cost"),
-    train_params=("features", "model", "train"),
-    evaluate_params=("features", "model", "train"),
-    plots=("train_loss", "content_cost", "style_cost"),
-    reports=("stylized.png", "costs.csv"),
-    uses=("c4w2_vgg16",),
-    ray=False,
-))
+# Course 4 week 4's neural style transfer: the course's costs, the image optimised by Adam in the task's own fit;
+# the second row runs the same over the VGG case study trained here (its model.pt a dep), for comparison
+for _name, _title, _uses in (
+        ("c4w4_style_transfer", "Neural style transfer: content and Gram style costs over the frozen ImageNet "
+                                "EfficientNet-Lite0, the image optimised by Adam", ()),
+        ("c4w4_style_transfer_vgg16", "Neural style transfer over a network trained here (the c4w2_vgg16 case "
+                                      "study, grey Fashion-MNIST): the comparison", ("c4w2_vgg16",))):
+    register(ModelSpec(
+        name=_name,
+        course="C4W4",
+        title=_title,
+        dataset="style",
+        task="pipelines.tasks.style_transfer:StyleTransferTask",
+        headline="stylized.style_ratio",
+        course_figure="costs only (the notebook prints J, J_content and J_style every 250 of 2,500 Adam steps, on "
+                      "VGG-19)",
+        also=("stylized.content_ratio", "stylized.style_cost", "stylized.content_cost"),
+        train_params=("features", "model", "train"),
+        evaluate_params=("features", "model", "train"),
+        plots=("train_loss", "content_cost", "style_cost"),
+        reports=("stylized.png", "costs.csv"),
+        uses=_uses,
+        ray=False,  # one picture per pair optimised by Adam: no batches to share among workers
+    ))
