@@ -86,17 +86,38 @@ def test_one_model_s_code_reaches_only_its_own_stages():
     assert stages_depending_on(stages, "pipelines/registry.py") == {"scoreboard"}
 
 
-def runtime_project_files(modules: list[str], calls: str = "") -> set[str]:
-    """Project files in ``sys.modules`` after importing ``modules`` (and running ``calls``) in a fresh
-    interpreter."""
-    code = (f"import importlib, json, sys\nfor m in {modules!r}: importlib.import_module(m)\n{calls}\n"
-            "print(json.dumps(sorted(getattr(m, '__file__', None) or '' for m in list(sys.modules.values()))))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    files = set()
-    for path in json.loads(out.stdout.strip().splitlines()[-1]):
-        if path.startswith(str(ROOT) + "/") and "/.venv/" not in path and "/tests/" not in path:
-            files.add(path[len(str(ROOT)) + 1:])
-    return files
+# Heavy third-party packages imported once before the checks fork: none of them imports a project module, so the
+# project files each check finds are the same as in a fresh interpreter, at a fraction of the time.
+PRELOAD = ("numpy", "torch", "torchvision", "PIL.Image", "yaml", "click", "tqdm", "ray", "ray.train")
+
+
+def runtime_project_files(checks: list[tuple[list[str], str]]) -> list[set[str]]:
+    """For each (modules, calls): the project files in ``sys.modules`` after importing ``modules`` and running
+    ``calls`` in an interpreter holding no project module (one forked child per check, after ``PRELOAD``)."""
+    code = f"""import importlib, json, os, sys
+for m in {PRELOAD!r}:
+    importlib.import_module(m)
+project = [f for f in (getattr(m, '__file__', None) or '' for m in list(sys.modules.values()))
+           if f.startswith({str(ROOT) + "/"!r}) and "/.venv/" not in f]
+assert not project, project
+for modules, calls in json.loads(sys.stdin.read()):
+    pid = os.fork()
+    if pid == 0:
+        for m in modules:
+            importlib.import_module(m)
+        exec(calls)
+        print(json.dumps(sorted(getattr(m, '__file__', None) or '' for m in list(sys.modules.values()))), flush=True)
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert status == 0, (modules, calls)
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, input=json.dumps(checks), capture_output=True,
+                         text=True, check=True)
+    found = []
+    for line in out.stdout.strip().splitlines()[-len(checks):]:
+        found.append({path[len(str(ROOT)) + 1:] for path in json.loads(line)
+                      if path.startswith(str(ROOT) + "/") and "/.venv/" not in path and "/tests/" not in path})
+    return found
 
 
 def test_every_module_a_stage_imports_is_among_its_deps():
@@ -112,7 +133,9 @@ def test_every_module_a_stage_imports_is_among_its_deps():
         if spec.service:
             checks.append((f"package_{spec.name}", ["pipelines.serving.package", f"services.{spec.service}"],
                            f"from pipelines import registry\n{task}"))
-    for stage, modules, calls in checks:
+    found = runtime_project_files([(modules, calls) for _, modules, calls in checks])
+    assert len(found) == len(checks)
+    for (stage, _, _), files in zip(checks, found, strict=True):
         deps = set(stages[stage]["deps"]) | set(pipeline.DECLARATIONS)
-        missing = runtime_project_files(modules, calls) - deps
+        missing = files - deps
         assert not missing, f"{stage} imports {sorted(missing)} at run time, not among its deps"
