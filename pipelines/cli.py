@@ -14,6 +14,7 @@
     dlzoo package translation                   # model-store/translation.mar
     dlzoo serve start|status|token|stop         # TorchServe + metrics exporter
     dlzoo compare case_studies                  # reports/compare/case_studies.md: cost beside accuracy
+    dlzoo curve transfer                        # reports/compare/transfer_curve.md: labelled examples needed
     dlzoo stylize --content me.jpg --style starry_night.jpg --out me.png   # neural style transfer (C4W4)
     dlzoo scoreboard                            # reports/scoreboard.md
 
@@ -496,6 +497,23 @@ def compare_cmd(table, threads) -> None:
         raise CliError(str(err.args[0]) if isinstance(err, KeyError) else str(err)) from err
     click.echo(render(table, rows, threads), nl=False)
     click.echo(f"wrote {OUT / table}.md", err=True)
+
+
+@cli.command("curve")
+@click.argument("table")
+@click.pass_context
+def curve_cmd(ctx, table) -> None:
+    """Train the curve members of TABLE (the registry's ``compare``, ``curve=True``) again on the first n training
+    examples for each of their ``curve.sizes``; writes reports/compare/<table>_curve.{md,json}."""
+    from pipelines.evaluation.curve import OUT, render, write
+
+    params = _params(ctx)
+    try:
+        rows = write(table, params, lambda spec: _data_dir(params, spec), echo=lambda m: click.echo(m, err=True))
+    except (KeyError, FileNotFoundError, ValueError) as err:
+        raise CliError(str(err.args[0]) if isinstance(err, KeyError) else str(err)) from err
+    click.echo(render(table, rows), nl=False)
+    click.echo(f"wrote {OUT / table}_curve.md", err=True)
 
 
 @cli.command("stylize")

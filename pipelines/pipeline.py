@@ -7,7 +7,8 @@ Every model gives four stages (data, train, evaluate, package when it backs a se
 scoreboard reads them all; a model registered with ``search=True`` also gets a ``search_<model>`` stage
 (Ray Tune) whose best config its training applies. Each dataset with a strategy module gets a
 ``train_dev_<dataset>`` stage and each of its models a ``strategy_<model>`` stage (Course 3's report). Models
-naming the same ``compare`` table give one ``compare_<table>`` stage (``reports/compare/<table>.md``).
+naming the same ``compare`` table give one ``compare_<table>`` stage (``reports/compare/<table>.md``), and those
+of them registered with ``curve=True`` a ``curve_<table>`` stage (``reports/compare/<table>_curve.md``).
 
 A stage lists only the params keys it reads (declared in the model's registry entry) and, as code deps, the
 **import closure** of the modules it runs (``pipelines.imports``): editing any function a stage can reach
@@ -152,6 +153,19 @@ def stages(params: dict) -> dict[str, dict]:
             # speeds are measured anew by each run: not cached, like the scoreboard
             "outs": [{f"reports/compare/{table}.{ext}": {"cache": False}} for ext in ("md", "json")],
         }
+        curved = [registry.get(n) for n in names if registry.get(n).curve]
+        if curved:
+            out[f"curve_{table}"] = {
+                "cmd": f"dlzoo curve {table}",
+                "deps": [*dict.fromkeys(data_dirs[spec.dataset] for spec in curved),
+                         *(f"{kind}/{spec.name}/{f}" for spec in curved
+                           for kind, f in (("artifacts", "model.pt"), ("artifacts", "metrics.json"),
+                                           ("reports", "metrics.json"))),
+                         *code_deps("pipelines.evaluation.curve", *{spec.task_module for spec in curved})],
+                "params": RAY_PARAMS + [f"{spec.name}.{key}" for spec in curved
+                                        for key in dict.fromkeys((*spec.train_params, *spec.evaluate_params, "curve"))],
+                "outs": [{f"reports/compare/{table}_curve.{ext}": {"cache": False}} for ext in ("md", "json")],
+            }
     out["scoreboard"] = {
         "cmd": "dlzoo scoreboard",
         "deps": [*(f"reports/{name}/metrics.json" for name in registry.MODELS),

@@ -99,6 +99,9 @@ class ModelSpec:
     # A comparison table it joins with the other models naming it (``dlzoo compare <table>``, a derived
     # ``compare_<table>`` stage): their headline, parameters, FLOPs, training minutes, inference speed
     compare: str | None = None
+    # True: it joins its compare table's labelled-examples curve (``dlzoo curve <table>``, a derived ``curve_<table>``
+    # stage): trained again on the first n training examples for each n of its params' ``curve.sizes``
+    curve: bool = False
     # registered models whose model.pt its training and evaluation read (a feature network trained here): deps of
     # its train and evaluate stages
     uses: tuple[str, ...] = ()
@@ -159,6 +162,12 @@ register_dataset(DatasetSpec("fashion", "data_fashion", "pipelines.data.fashion:
                              strategy="pipelines.strategy.fashion"))
 register_dataset(DatasetSpec("style", "data_style", "pipelines.data.style:write_dataset",
                              "content photos and style pictures from opencv-doc (The Starry Night), PNG"))
+register_dataset(DatasetSpec("objects", "data_objects", "pipelines.data.objects:write_dataset",
+                             "crops of the detection set's objects on real photos, one folder per class (PNG)",
+                             source="detection"))
+register_dataset(DatasetSpec("segmentation", "data_segmentation", "pipelines.data.segmentation:write_dataset",
+                             "street objects drawn on real photos, every pixel labelled: COCO with RLE segmentations "
+                             "+ PNG"))
 register_dataset(DatasetSpec("trigger_word_embeddings", "data_trigger_word_embeddings",
                              "pipelines.features.clip_embeddings:write_dataset",
                              "openWakeWord speech embeddings (96-d per 80 ms) of every trigger_word clip, "
@@ -397,6 +406,21 @@ for _arch, _title, _figure in (
         compare="case_studies",
     ))
 
+register(ModelSpec(
+    name="c4w3_unet",
+    course="C4W3",
+    title="U-Net semantic segmentation (the notebook's contracting and expanding paths, skip connections) of street "
+          "objects on real photos, every pixel",
+    dataset="segmentation",
+    task="pipelines.tasks.segmentation:SegmentationTask",
+    headline="test.mean_iou",
+    course_figure="train pixel accuracy 0.975 (CARLA frames, 23 classes, 40 epochs; not available here)",
+    also=("new_scenes.mean_iou", "test.pixel_accuracy", "test.object_mean_iou", "new_scenes.object_mean_iou"),
+    train_params=("model", "train"),
+    plots=("train_loss", "dev_loss", "dev_pixel_accuracy", "dev_mean_iou"),
+    reports=("overlays.png",),
+))
+
 
 # Course 4 week 4's neural style transfer: the course's costs, the image optimised by Adam in the task's own fit;
 # the second row runs the same over the VGG case study trained here (its model.pt a dep), for comparison
@@ -421,4 +445,28 @@ for _name, _title, _uses in (
         reports=("stylized.png", "costs.csv"),
         uses=_uses,
         ray=False,  # one picture per pair optimised by Adam: no batches to share among workers
+    ))
+
+
+# Course 4 week 2's transfer learning: a few hundred labelled crops, three ways to train on them, one table and a
+# labelled-images curve
+for _row, _title in (
+        ("scratch", "a small CNN trained from scratch (four conv blocks, batch norm, global pooling)"),
+        ("frozen", "the ImageNet EfficientNet-Lite0 frozen, a new head (global pooling, dropout, dense) trained"),
+        ("finetune", "the same, then its top blocks fine-tuned at a tenth of the learning rate (the course's two "
+                     "phases)")):
+    register(ModelSpec(
+        name=f"c4w2_transfer_{_row}",
+        course="C4W2",
+        title=f"Transfer learning, {_title}: eight kinds of street object cropped from real photos",
+        dataset="objects",
+        task="pipelines.tasks.transfer:TransferTask",
+        headline="test.accuracy",
+        course_figure="validation 0.97 after fine-tuning MobileNetV2 (alpaca / not alpaca, 327 photos; not available "
+                      "here)",
+        also=("new_scenes.accuracy",),
+        train_params=("model", "augment", "train"),
+        plots=("train_loss", "dev_loss", "dev_accuracy"),
+        compare="transfer",
+        curve=True,
     ))

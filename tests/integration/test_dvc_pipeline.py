@@ -69,16 +69,18 @@ def test_the_search_stage_chooses_what_the_final_model_trains_with(smoke_project
 
 
 def test_every_model_has_a_strategy_report_from_four_measured_splits(smoke_project):
-    """Course 3's report for every model with a train/dev/test error (style transfer has none), the four
-    services' included: four errors each measured on its own examples, the gaps, a recommendation and an
-    error-analysis section."""
+    """Course 3's report for every model whose dataset has a strategy module, the four services' included: four
+    errors each measured on its own examples, the gaps, a recommendation and an error-analysis section. Style
+    transfer has no train/dev/test error; the transfer-learning crops and the U-Net scenes have no train-dev draw
+    yet (their datasets declare no strategy module)."""
     from pipelines import registry
     from pipelines.params import load_params
     from pipelines.strategy.report import ADVICE, SPLITS
     from pipelines.strategy.train_dev import train_dev_dir
 
     without = [spec.name for spec in registry.MODELS.values() if not registry.dataset(spec.dataset).strategy]
-    assert without == ["c4w4_style_transfer", "c4w4_style_transfer_vgg16"]
+    assert without == ["c4w3_unet", "c4w4_style_transfer", "c4w4_style_transfer_vgg16", "c4w2_transfer_scratch",
+                       "c4w2_transfer_frozen", "c4w2_transfer_finetune"]
     for spec in registry.MODELS.values():
         if spec.name in without:
             continue
@@ -105,8 +107,9 @@ def test_repro_console_is_one_line_per_epoch_without_ray_internals(smoke_project
     log = (smoke_project / "repro.log").read_text()
     for spec_name in registry.MODELS:
         assert f"[dlzoo] training {spec_name}" in log
+    trainings = [line for line in log.splitlines() if line.startswith("[dlzoo] training ")]  # the curve's too
     epochs = [line for line in log.splitlines() if "[dlzoo] epoch 1/" in line and "train_loss=" in line]
-    assert len(epochs) == len(registry.MODELS), epochs  # each model's epoch line once (Ray's print patch doubled them)
+    assert len(epochs) == len(trainings), epochs  # each training's epoch line once (Ray's print patch doubled them)
     assert all("ETA" in line or "in all" in line for line in epochs), epochs
     for internal in ("core_worker.cc", "PreemptionWatcher", "TrainingReport(", "Requesting resources",
                      "Started training worker group", "Setting up process group", "Token authentication",
@@ -167,6 +170,34 @@ def test_the_case_studies_table_and_the_stylized_pictures(smoke_project):
         assert (smoke_project / "reports" / name / "stylized.png").read_bytes().startswith(b"\x89PNG")
     dvc_yaml = (smoke_project / "dvc.yaml").read_text()
     assert "artifacts/c4w2_vgg16/model.pt" in dvc_yaml.split("train_c4w4_style_transfer_vgg16:")[1].split("outs:")[0]
+
+
+def test_the_transfer_table_and_its_labelled_images_curve(smoke_project):
+    """C4W2's transfer rows: one cost table, and each row trained again on fewer labelled crops; the curve's last
+    point is the row itself."""
+    rows = ["c4w2_transfer_scratch", "c4w2_transfer_frozen", "c4w2_transfer_finetune"]
+    table = json.loads((smoke_project / "reports/compare/transfer.json").read_text())
+    assert [r["model"] for r in table["rows"]] == rows
+    assert table["rows"][0]["parameters"] < table["rows"][1]["parameters"] == table["rows"][2]["parameters"]
+    curve = json.loads((smoke_project / "reports/compare/transfer_curve.json").read_text())
+    assert [r["model"] for r in curve["rows"]] == rows
+    for row in curve["rows"]:
+        assert [p["n"] for p in row["points"]] == [16, 32]
+        assert all(0 <= p["metrics"][split]["accuracy"] <= 1 for p in row["points"] for split in ("test", "new_scenes"))
+        assert row["points"][-1]["metrics"] == json.loads((smoke_project / "reports" / row["model"] /
+                                                           "metrics.json").read_text())
+    assert "| c4w2_transfer_finetune |" in (smoke_project / "reports/compare/transfer_curve.md").read_text()
+
+
+def test_the_unet_is_scored_per_pixel_on_unseen_scenes_with_overlays(smoke_project):
+    metrics = json.loads((smoke_project / "reports/c4w3_unet/metrics.json").read_text())
+    assert set(metrics) == {"test", "new_scenes"}
+    for split in metrics.values():
+        assert split["images"] == 4 and 0 <= split["object_mean_iou"] <= 1 and 0 < split["pixel_accuracy"] <= 1
+        assert 0 < split["mean_iou"] <= 1
+    assert (smoke_project / "reports/c4w3_unet/overlays.png").read_bytes().startswith(b"\x89PNG")
+    coco = json.loads((smoke_project / "data/segmentation/annotations/instances_test.json").read_text())
+    assert all(ann["segmentation"]["counts"] for ann in coco["annotations"])
 
 
 def test_push_then_pull_restores_outputs(smoke_project):
