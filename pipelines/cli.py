@@ -554,6 +554,67 @@ def stylize_cmd(ctx, content, style, out, model, steps, size) -> None:
     click.echo(json.dumps({"out": out, "steps": steps, "costs": costs}, indent=2))
 
 
+def _trained(ctx, kind: str, entry: tuple[str, str], model: str | None, model_file: str | None):
+    """(task, network) of a trained model of ``kind`` for ``dlzoo generate`` / ``predict``: ``entry`` is the
+    kind's (default model, task class); a model or model file of another task is a clear error."""
+    from pipelines.training.artifacts import load_model
+
+    default, task = entry
+    spec = _model(model or default)
+    if spec.task != task:
+        raise CliError(f"--model {spec.name} is not one of the {kind} models")
+    try:
+        net, bundle = load_model(Path(model_file or f"artifacts/{spec.name}/model.pt"))
+    except FileNotFoundError as err:
+        raise CliError(str(err)) from err
+    if registry.get(bundle["model_name"]).task != task:
+        raise CliError(f"--model-file {model_file} holds {bundle['model_name']}, not one of the {kind} models")
+    return spec.task_class()(section(_params(ctx), bundle["model_name"]), bundle["meta"]), net
+
+
+# what `dlzoo generate KIND` draws from: the model it loads by default, and the task whose models may be chosen
+GENERATORS = {"charlm": ("c5w1_charlm_lstm", "pipelines.tasks.charlm:CharLMTask")}
+
+
+@cli.command("generate")
+@click.argument("kind", type=click.Choice(sorted(GENERATORS)))
+@click.option("--n", "count", type=click.IntRange(1, 100_000), default=20, show_default=True, help="How many to draw.")
+@click.option("--temperature", type=click.FloatRange(min=0.0, min_open=True), default=0.8, show_default=True,
+              help="Softmax temperature: below 1 safer, above 1 more adventurous.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the draw.")
+@click.option("--model", default=None,
+              help="Which trained model (default: charlm c5w1_charlm_lstm, the lower dev loss).")
+@click.option("--model-file", type=click.Path(dir_okay=False), default=None,
+              help="Trained model (default: artifacts/<model>/model.pt).")
+@click.pass_context
+def generate_cmd(ctx, kind, count, temperature, seed, model, model_file) -> None:
+    """Draw from a trained generative model: KIND charlm prints new names, one per line (C5W1)."""
+    task, net = _trained(ctx, kind, GENERATORS[kind], model, model_file)
+    drawn = task.sample(net, count, temperature, seed)
+    click.echo("\n".join(drawn))
+
+
+# what `dlzoo predict KIND` runs in-process (no TorchServe): the model it loads by default, and its task
+PREDICTORS = {"emojify": ("c5w2_emojify_v1", "pipelines.tasks.emojify:EmojifyTask")}
+
+
+@cli.command("predict")
+@click.argument("kind", type=click.Choice(sorted(PREDICTORS)))
+@click.argument("texts", nargs=-1, required=True)
+@click.option("--model", default=None,
+              help="Which trained model (default: emojify c5w2_emojify_v1, the better on dev).")
+@click.option("--model-file", type=click.Path(dir_okay=False), default=None,
+              help="Trained model (default: artifacts/<model>/model.pt).")
+@click.pass_context
+def predict_cmd(ctx, kind, texts, model, model_file) -> None:
+    """Run a trained model on TEXTS in this process and print JSON: KIND emojify gives each sentence's emoji and
+    every class's probability (C5W2), e.g. dlzoo predict emojify "I love you"."""
+    if not all(text.strip() for text in texts):
+        raise CliError("TEXTS: an empty sentence has nothing to predict from")
+    task, net = _trained(ctx, kind, PREDICTORS[kind], model, model_file)
+    click.echo(json.dumps(task.predict_texts(net, list(texts)), indent=2, ensure_ascii=False))
+
+
 @cli.command("scoreboard")
 @click.option("--out", type=click.Path(dir_okay=False), default="reports/scoreboard.md", show_default=True,
               help="Markdown file to write.")

@@ -57,7 +57,9 @@ def stages(params: dict) -> dict[str, dict]:
         cache = settings.get(dataset.cache) if dataset.cache else None
         out[f"data_{dataset.name}"] = {
             "cmd": f"dlzoo data {dataset.name}",
-            "deps": [*([data_dirs[dataset.source]] if dataset.source else []), *code_deps(dataset.module)],
+            # DATA_FILES: files a data module reads beside its code (hand-written sentences), deps like its code
+            "deps": [*([data_dirs[dataset.source]] if dataset.source else []), *code_deps(dataset.module),
+                     *getattr(importlib.import_module(dataset.module), "DATA_FILES", ())],
             "params": [dataset.params_section],
             "outs": [data_dirs[dataset.name], *([{cache: {"persist": True}}] if cache else [])],
         }

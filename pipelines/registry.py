@@ -168,6 +168,12 @@ register_dataset(DatasetSpec("objects", "data_objects", "pipelines.data.objects:
 register_dataset(DatasetSpec("segmentation", "data_segmentation", "pipelines.data.segmentation:write_dataset",
                              "street objects drawn on real photos, every pixel labelled: COCO with RLE segmentations "
                              "+ PNG"))
+register_dataset(DatasetSpec("names", "data_names", "pipelines.data.names:write_dataset",
+                             "people's names from faker's en_US lists (a-z), one per line; test names never trained "
+                             "on"))
+register_dataset(DatasetSpec("emojify", "data_emojify", "pipelines.data.emojify:write_dataset",
+                             "sentences labelled with five emoji: train/dev from templates, test written by hand "
+                             "apart from them (TSV)"))
 register_dataset(DatasetSpec("trigger_word_embeddings", "data_trigger_word_embeddings",
                              "pipelines.features.clip_embeddings:write_dataset",
                              "openWakeWord speech embeddings (96-d per 80 ms) of every trigger_word clip, "
@@ -469,4 +475,44 @@ for _row, _title in (
         plots=("train_loss", "dev_loss", "dev_accuracy"),
         compare="transfer",
         curve=True,
+    ))
+
+
+# Course 5 week 1's character-level language model: the notebook's RNN and an LSTM beside it, on people's names
+for _cell, _title in (("rnn", "the notebook's tanh RNN, 50 units"), ("lstm", "an LSTM of 32 units, beside the "
+                                                                                "notebook's RNN")):
+    register(ModelSpec(
+        name=f"c5w1_charlm_{_cell}",
+        course="C5W1",
+        title=f"Character-level language model ({_title}), gradient clipping and temperature sampling, on people's "
+              "names",
+        dataset="names",
+        task="pipelines.tasks.charlm:CharLMTask",
+        headline="test.loss_per_name",
+        course_figure="loss 22.7 after 22,000 iterations (the dinosaur names, longer than these, not available "
+                      "here: a training loss)",
+        also=("test.loss_per_char", "samples.new", "samples.plausible", "samples.plausible_reference"),
+        train_params=("model", "train"),
+        evaluate_params=("evaluate",),
+        plots=("train_loss", "dev_loss_per_char"),
+    ))
+
+
+# Course 5 week 2's Emojify: v1 averages the sentence's GloVe vectors, v2 reads them in order through two LSTMs
+for _version, _kind, _title, _figure in (
+        ("v1", "average", "the average of the sentence's GloVe vectors, softmax", "test 0.857"),
+        ("v2", "sequence", "the sentence's GloVe vectors in order (frozen) through two LSTMs of 128, dropout 0.5",
+         "test 0.82-0.84")):
+    register(ModelSpec(
+        name=f"c5w2_emojify_{_version}",
+        course="C5W2",
+        title=f"Emojify {_version}: {_title}; five emoji, tested on sentences written apart from the training "
+              "templates",
+        dataset="emojify",
+        task="pipelines.tasks.emojify:EmojifyTask",
+        headline="test.accuracy",
+        course_figure=f"{_figure} (the course's 56 test sentences, not available here)",
+        also=("train_dev.accuracy", "test.oov_share"),
+        train_params=("model", "train"),
+        plots=("train_loss", "dev_loss", "dev_accuracy"),
     ))

@@ -71,8 +71,8 @@ def test_the_search_stage_chooses_what_the_final_model_trains_with(smoke_project
 def test_every_model_has_a_strategy_report_from_four_measured_splits(smoke_project):
     """Course 3's report for every model whose dataset has a strategy module, the four services' included: four
     errors each measured on its own examples, the gaps, a recommendation and an error-analysis section. Style
-    transfer has no train/dev/test error; the transfer-learning crops and the U-Net scenes have no train-dev draw
-    yet (their datasets declare no strategy module)."""
+    transfer has no train/dev/test error; the transfer-learning crops, the U-Net scenes, the names and the Emojify
+    sentences have no train-dev draw yet (their datasets declare no strategy module)."""
     from pipelines import registry
     from pipelines.params import load_params
     from pipelines.strategy.report import ADVICE, SPLITS
@@ -80,7 +80,8 @@ def test_every_model_has_a_strategy_report_from_four_measured_splits(smoke_proje
 
     without = [spec.name for spec in registry.MODELS.values() if not registry.dataset(spec.dataset).strategy]
     assert without == ["c4w3_unet", "c4w4_style_transfer", "c4w4_style_transfer_vgg16", "c4w2_transfer_scratch",
-                       "c4w2_transfer_frozen", "c4w2_transfer_finetune"]
+                       "c4w2_transfer_frozen", "c4w2_transfer_finetune",
+                       "c5w1_charlm_rnn", "c5w1_charlm_lstm", "c5w2_emojify_v1", "c5w2_emojify_v2"]
     for spec in registry.MODELS.values():
         if spec.name in without:
             continue
@@ -198,6 +199,25 @@ def test_the_unet_is_scored_per_pixel_on_unseen_scenes_with_overlays(smoke_proje
     assert (smoke_project / "reports/c4w3_unet/overlays.png").read_bytes().startswith(b"\x89PNG")
     coco = json.loads((smoke_project / "data/segmentation/annotations/instances_test.json").read_text())
     assert all(ann["segmentation"]["counts"] for ann in coco["annotations"])
+
+
+def test_course5_language_models_score_held_out_names_and_written_sentences(smoke_project):
+    """The char LMs on names never trained on, with their samples; Emojify on the hand-written test sentences."""
+    test_names = (smoke_project / "data/names/test.txt").read_text().split()
+    for name in ("c5w1_charlm_rnn", "c5w1_charlm_lstm"):
+        metrics = json.loads((smoke_project / "reports" / name / "metrics.json").read_text())
+        assert metrics["test"]["n"] == len(test_names) and 0 < metrics["test"]["loss_per_char"] < 4
+        assert metrics["samples"]["n"] == 20 == len(json.loads((smoke_project / "reports" / name /
+                                                                "details.json").read_text())["samples"])
+    written = (smoke_project / "pipelines/data/emojify_written.tsv").read_text().splitlines()
+    assert (smoke_project / "data/emojify/test.tsv").read_text().splitlines() == [
+        line for line in written if not line.startswith("#")]
+    for name in ("c5w2_emojify_v1", "c5w2_emojify_v2"):
+        metrics = json.loads((smoke_project / "reports" / name / "metrics.json").read_text())
+        assert metrics["test"]["n"] == 111 and 0 <= metrics["test"]["accuracy"] <= 1
+        assert metrics["train_dev"]["n"] == 20
+    board = (smoke_project / "reports/scoreboard.md").read_text()
+    assert "| c5w2_emojify_v1 | C5W2 | test.accuracy | test 0.857" in board
 
 
 def test_push_then_pull_restores_outputs(smoke_project):

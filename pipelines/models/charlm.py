@@ -1,0 +1,61 @@
+"""Course 5 week 1's character-level language model ("Dinosaur Island"): one-hot characters into a recurrent
+cell, a softmax over the next character.
+
+The alphabet is the course's: ``\\n`` (the end of a name, index 0) and a-z (1-26). The first input is the zero
+vector, as the notebook's ``x<1> = 0``: index 27 (``START``) is one-hot encoded into nothing. ``cell`` is
+``rnn`` (the notebook's tanh RNN, ``n_a`` = 50 there) or ``lstm`` (the row beside it).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+ALPHABET = "\n" + "abcdefghijklmnopqrstuvwxyz"
+END, START = 0, len(ALPHABET)  # START's one-hot is the zero vector
+
+
+def encode(name: str) -> list[int]:
+    return [ALPHABET.index(ch) for ch in name]
+
+
+def decode(ids) -> str:
+    return "".join(ALPHABET[i] for i in ids if i != END)
+
+
+class CharLM(nn.Module):
+    def __init__(self, cell: str = "rnn", hidden: int = 50):
+        super().__init__()
+        cells = {"rnn": nn.RNN, "lstm": nn.LSTM}
+        if cell not in cells:
+            raise ValueError(f"model.cell must be one of {sorted(cells)}, got {cell!r}")
+        self.rnn = cells[cell](len(ALPHABET), hidden, batch_first=True)
+        self.out = nn.Linear(hidden, len(ALPHABET))
+
+    def forward(self, ids: torch.Tensor, state=None):
+        """(logits over the next character, (batch, steps, 27); the recurrent state) of input ids (batch, steps)."""
+        x = nn.functional.one_hot(ids, len(ALPHABET) + 1)[..., :len(ALPHABET)].float()
+        h, state = self.rnn(x, state)
+        return self.out(h), state
+
+    @torch.no_grad()
+    def sample(self, n: int, temperature: float = 1.0, max_length: int = 50,
+               generator: torch.Generator | None = None) -> list[str]:
+        """``n`` names drawn character by character from softmax(logits / temperature), each ending at ``\\n`` or
+        after ``max_length`` characters (the notebook's 50)."""
+        if temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        device = self.out.weight.device
+        ids = torch.full((n, 1), START, dtype=torch.long, device=device)
+        state, out, done = None, [], torch.zeros(n, dtype=torch.bool, device=device)
+        for _ in range(max_length):
+            logits, state = self(ids, state)
+            probs = torch.softmax(logits[:, -1] / temperature, dim=-1)
+            ids = torch.multinomial(probs.cpu(), 1, generator=generator).to(device)
+            ids[done] = END
+            out.append(ids[:, 0])
+            done |= ids[:, 0] == END
+            if bool(done.all()):
+                break
+        chars = torch.stack(out, 1).tolist()
+        return [decode(row[:row.index(END)] if END in row else row) for row in chars]
