@@ -174,6 +174,9 @@ register_dataset(DatasetSpec("names", "data_names", "pipelines.data.names:write_
 register_dataset(DatasetSpec("emojify", "data_emojify", "pipelines.data.emojify:write_dataset",
                              "sentences labelled with five emoji: train/dev from templates, test written by hand "
                              "apart from them (TSV)"))
+register_dataset(DatasetSpec("bible", "data_bible", "pipelines.data.bible:write_dataset",
+                             "verse-aligned World English Bible / Reina-Valera 1909 (Debian sword-text-*), whole "
+                             "books held out, TSV"))
 register_dataset(DatasetSpec("trigger_word_embeddings", "data_trigger_word_embeddings",
                              "pipelines.features.clip_embeddings:write_dataset",
                              "openWakeWord speech embeddings (96-d per 80 ms) of every trigger_word clip, "
@@ -516,3 +519,22 @@ for _version, _kind, _title, _figure in (
         train_params=("model", "train"),
         plots=("train_loss", "dev_loss", "dev_accuracy"),
     ))
+
+
+# Course 5 week 2's word vectors trained here: word2vec on the Bible's English, scored beside GloVe
+register(ModelSpec(
+    name="c5w2_word2vec",
+    course="C5W2",
+    title="Word2vec skip-gram with negative sampling trained on the World English Bible, against GloVe 6B 50d on "
+          "the same analogy and related-word questions",
+    dataset="bible",
+    task="pipelines.tasks.word2vec:Word2VecTask",
+    headline="word2vec.analogy_accuracy",
+    course_figure="n/a: the course loads GloVe (cos(father, mother) 0.891; its analogies are in the course row of "
+                  "reports/c5w2_word2vec/comparison.md)",
+    also=("glove.analogy_accuracy", "glove_full.analogy_accuracy", "word2vec.neighbour_recall_at_10",
+          "glove.neighbour_recall_at_10"),
+    train_params=("model", "train"),
+    plots=("train_loss", "dev_loss"),
+    reports=("comparison.md",),
+))

@@ -2,7 +2,7 @@
 # The main job: set up, reproduce every pipeline (dvc repro), start the services, print example
 # requests and their answers.
 #   bash scripts/main.sh          # default profile (params.yaml): good models, about 3 h on 2 cores (README)
-#   bash scripts/main.sh smoke    # smoke profile in build/smoke (tiny data, 1 epoch, ~6 min)
+#   bash scripts/main.sh smoke    # smoke profile in build/smoke (tiny data, 1 epoch, ~26 min: README)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

@@ -28,6 +28,11 @@ for pkg in tuxpaint-stamps-default fillets-ng-data-cs fillets-ng-data-nl asteris
            ktuberling-data klettres-data; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
+# Course 5's real text: the World English Bible and Reina-Valera 1909 (SWORD modules, public domain) and mod2imp,
+# which reads them (pipelines/data/bible.py)
+for pkg in sword-text-web sword-text-sparv libsword-utils; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
 if ((${#need_apt[@]})); then
   echo "[setup] apt-get install ${need_apt[*]}"
   apt-get update -qq

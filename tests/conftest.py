@@ -13,6 +13,20 @@ from pipelines.serving.server import free_port  # noqa: F401  (re-exported for t
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def train_here(model: str, params: dict, data_dir: Path, out: Path) -> tuple[dict, Path]:
+    """Train ``model`` with ``params`` (its params section) by the driver's own loop in this process, as
+    ``dlzoo train --no-ray`` does; returns (the final checkpoint state, the written model.pt)."""
+    from pipelines.training.artifacts import write_artifacts
+    from pipelines.training.loop import train_loop_per_worker
+    from pipelines.training.session import LocalSession
+
+    session = LocalSession(out / "run")
+    train_loop_per_worker({"model": model, "params": params, "data_dir": str(data_dir), "threads": 1}, session)
+    state = session.load_checkpoint()
+    write_artifacts(out / "artifacts", state, "test")
+    return state, out / "artifacts" / "model.pt"
+
+
 @pytest.fixture(scope="session")
 def smoke_params() -> dict:
     return load_params(ROOT / "params.yaml", profile="smoke")

@@ -71,8 +71,8 @@ def test_the_search_stage_chooses_what_the_final_model_trains_with(smoke_project
 def test_every_model_has_a_strategy_report_from_four_measured_splits(smoke_project):
     """Course 3's report for every model whose dataset has a strategy module, the four services' included: four
     errors each measured on its own examples, the gaps, a recommendation and an error-analysis section. Style
-    transfer has no train/dev/test error; the transfer-learning crops, the U-Net scenes, the names and the Emojify
-    sentences have no train-dev draw yet (their datasets declare no strategy module)."""
+    transfer has no train/dev/test error; the transfer-learning crops, the U-Net scenes, the names, the Emojify
+    sentences, and the Bible text have no train-dev draw yet (their datasets declare no strategy module)."""
     from pipelines import registry
     from pipelines.params import load_params
     from pipelines.strategy.report import ADVICE, SPLITS
@@ -81,7 +81,8 @@ def test_every_model_has_a_strategy_report_from_four_measured_splits(smoke_proje
     without = [spec.name for spec in registry.MODELS.values() if not registry.dataset(spec.dataset).strategy]
     assert without == ["c4w3_unet", "c4w4_style_transfer", "c4w4_style_transfer_vgg16", "c4w2_transfer_scratch",
                        "c4w2_transfer_frozen", "c4w2_transfer_finetune",
-                       "c5w1_charlm_rnn", "c5w1_charlm_lstm", "c5w2_emojify_v1", "c5w2_emojify_v2"]
+                       "c5w1_charlm_rnn", "c5w1_charlm_lstm", "c5w2_emojify_v1", "c5w2_emojify_v2",
+                       "c5w2_word2vec"]
     for spec in registry.MODELS.values():
         if spec.name in without:
             continue
@@ -201,8 +202,9 @@ def test_the_unet_is_scored_per_pixel_on_unseen_scenes_with_overlays(smoke_proje
     assert all(ann["segmentation"]["counts"] for ann in coco["annotations"])
 
 
-def test_course5_language_models_score_held_out_names_and_written_sentences(smoke_project):
-    """The char LMs on names never trained on, with their samples; Emojify on the hand-written test sentences."""
+def test_course5_models_score_held_out_names_written_sentences_and_word_questions(smoke_project):
+    """The char LMs on names never trained on, with their samples; Emojify on the hand-written test sentences;
+    word2vec on two Bible books beside GloVe."""
     test_names = (smoke_project / "data/names/test.txt").read_text().split()
     for name in ("c5w1_charlm_rnn", "c5w1_charlm_lstm"):
         metrics = json.loads((smoke_project / "reports" / name / "metrics.json").read_text())
@@ -216,6 +218,9 @@ def test_course5_language_models_score_held_out_names_and_written_sentences(smok
         metrics = json.loads((smoke_project / "reports" / name / "metrics.json").read_text())
         assert metrics["test"]["n"] == 111 and 0 <= metrics["test"]["accuracy"] <= 1
         assert metrics["train_dev"]["n"] == 20
+    metrics = json.loads((smoke_project / "reports/c5w2_word2vec/metrics.json").read_text())
+    assert set(metrics) == {"word2vec", "glove", "glove_full"} and metrics["glove_full"]["analogy_course"] == 1.0
+    assert "| analogies: all but course | 562 |" in (smoke_project / "reports/c5w2_word2vec/comparison.md").read_text()
     board = (smoke_project / "reports/scoreboard.md").read_text()
     assert "| c5w2_emojify_v1 | C5W2 | test.accuracy | test 0.857" in board
 

@@ -16,9 +16,8 @@ from pipelines.cli import cli
 from pipelines.data import names
 from pipelines.models.charlm import ALPHABET, END, START, CharLM, decode, encode
 from pipelines.tasks.charlm import IGNORE, CharLMTask, collate_names, trigrams
-from pipelines.training.artifacts import load_model, write_artifacts
-from pipelines.training.loop import train_loop_per_worker
-from pipelines.training.session import LocalSession
+from pipelines.training.artifacts import load_model
+from tests.conftest import train_here
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,11 +77,7 @@ def trained(tmp_path_factory, smoke_params):
     names.write_dataset(smoke_params["data_names"], tmp / "data")
     params = copy.deepcopy(smoke_params["c5w1_charlm_lstm"])
     params["train"]["epochs"] = 8
-    session = LocalSession(tmp / "run")
-    train_loop_per_worker({"model": "c5w1_charlm_lstm", "params": params, "data_dir": str(tmp / "data"),
-                           "threads": 1}, session)
-    state = session.load_checkpoint()
-    write_artifacts(tmp / "artifacts", state, "test")
+    state, _ = train_here("c5w1_charlm_lstm", params, tmp / "data", tmp)
     return tmp, params, state
 
 

@@ -18,9 +18,8 @@ from pipelines.cli import cli
 from pipelines.data import emojify
 from pipelines.features import glove
 from pipelines.tasks.emojify import EmojifyTask, SequenceClassifier
-from pipelines.training.artifacts import load_model, write_artifacts
-from pipelines.training.loop import train_loop_per_worker
-from pipelines.training.session import LocalSession
+from pipelines.training.artifacts import load_model
+from tests.conftest import train_here
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,12 +79,8 @@ def trained(tmp_path_factory, smoke_params):
     for name in ("c5w2_emojify_v1", "c5w2_emojify_v2"):
         params = copy.deepcopy(smoke_params[name])
         params["train"]["epochs"] = 10
-        session = LocalSession(tmp / name)
-        train_loop_per_worker({"model": name, "params": params, "data_dir": str(tmp / "data"), "threads": 1},
-                              session)
-        state = session.load_checkpoint()
-        write_artifacts(tmp / name / "artifacts", state, "test")
-        out[name] = (params, state, tmp / name / "artifacts/model.pt")
+        state, model_file = train_here(name, params, tmp / "data", tmp / name)
+        out[name] = (params, state, model_file)
     return tmp, out
 
 
