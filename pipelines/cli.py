@@ -573,46 +573,83 @@ def _trained(ctx, kind: str, entry: tuple[str, str], model: str | None, model_fi
 
 
 # what `dlzoo generate KIND` draws from: the model it loads by default, and the task whose models may be chosen
-GENERATORS = {"charlm": ("c5w1_charlm_lstm", "pipelines.tasks.charlm:CharLMTask")}
+GENERATORS = {"charlm": ("c5w1_charlm_lstm", "pipelines.tasks.charlm:CharLMTask"),
+              "music": ("c5w1_music_lstm", "pipelines.tasks.music:MusicTask")}
 
 
 @cli.command("generate")
 @click.argument("kind", type=click.Choice(sorted(GENERATORS)))
-@click.option("--n", "count", type=click.IntRange(1, 100_000), default=20, show_default=True, help="How many to draw.")
+@click.option("--n", "count", type=click.IntRange(1, 100_000), default=None,
+              help="How many to draw  [default: charlm 20 names, music 1 piece].")
 @click.option("--temperature", type=click.FloatRange(min=0.0, min_open=True), default=0.8, show_default=True,
               help="Softmax temperature: below 1 safer, above 1 more adventurous.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the draw.")
 @click.option("--model", default=None,
-              help="Which trained model (default: charlm c5w1_charlm_lstm, the lower dev loss).")
+              help="Which trained model (default: charlm c5w1_charlm_lstm, the lower dev loss; music c5w1_music_lstm).")
 @click.option("--model-file", type=click.Path(dir_okay=False), default=None,
               help="Trained model (default: artifacts/<model>/model.pt).")
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="charlm: a text file for the names (default: print them); music: the MIDI file to write "
+                   "(required; with --n above 1, x.mid becomes x-1.mid, x-2.mid, ...).")
 @click.pass_context
-def generate_cmd(ctx, kind, count, temperature, seed, model, model_file) -> None:
-    """Draw from a trained generative model: KIND charlm prints new names, one per line (C5W1)."""
+def generate_cmd(ctx, kind, count, temperature, seed, model, model_file, out) -> None:
+    """Draw from a trained generative model: KIND charlm prints new names, one per line; KIND music writes new
+    chorale melodies as MIDI and prints what it wrote (C5W1)."""
+    if kind == "music" and not out:
+        raise CliError("dlzoo generate music needs --out, the MIDI file to write (e.g. --out chorale.mid)")
     task, net = _trained(ctx, kind, GENERATORS[kind], model, model_file)
-    drawn = task.sample(net, count, temperature, seed)
-    click.echo("\n".join(drawn))
+    drawn = task.sample(net, count or (1 if kind == "music" else 20), temperature, seed)
+    if kind == "charlm":
+        text = "\n".join(drawn)
+        if out:
+            Path(out).write_text(text + "\n")
+        else:
+            click.echo(text)
+        return
+    from pipelines.tasks.music import read_notes, to_midi
+
+    path = Path(out)
+    paths = [path] if len(drawn) == 1 else [path.with_name(f"{path.stem}-{i}{path.suffix}")
+                                             for i in range(1, len(drawn) + 1)]
+    written = []
+    for file, tokens in zip(paths, drawn, strict=True):
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_bytes(to_midi(tokens))
+        mode, notes, stray = read_notes(tokens)
+        written.append({"out": str(file), "mode": mode, "notes": len(notes), "tokens_not_read": stray,
+                        "seconds_at_80_bpm": round(sum(n["quarters"] for n in notes) * 60 / 80, 1)})
+    click.echo(json.dumps(written, indent=2))
 
 
 # what `dlzoo predict KIND` runs in-process (no TorchServe): the model it loads by default, and its task
-PREDICTORS = {"emojify": ("c5w2_emojify_v1", "pipelines.tasks.emojify:EmojifyTask")}
+PREDICTORS = {"emojify": ("c5w2_emojify_v1", "pipelines.tasks.emojify:EmojifyTask"),
+              "en-es": ("c5w4_transformer_en_es", "pipelines.tasks.bible_translation:BibleTranslationTask")}
 
 
 @cli.command("predict")
 @click.argument("kind", type=click.Choice(sorted(PREDICTORS)))
 @click.argument("texts", nargs=-1, required=True)
 @click.option("--model", default=None,
-              help="Which trained model (default: emojify c5w2_emojify_v1, the better on dev).")
+              help="Which trained model (default: emojify c5w2_emojify_v1, the better on dev; en-es "
+                   "c5w4_transformer_en_es).")
 @click.option("--model-file", type=click.Path(dir_okay=False), default=None,
               help="Trained model (default: artifacts/<model>/model.pt).")
 @click.pass_context
 def predict_cmd(ctx, kind, texts, model, model_file) -> None:
     """Run a trained model on TEXTS in this process and print JSON: KIND emojify gives each sentence's emoji and
-    every class's probability (C5W2), e.g. dlzoo predict emojify "I love you"."""
+    every class's probability (C5W2), e.g. dlzoo predict emojify "I love you"; KIND en-es translates English into
+    Spanish by beam search, as the translation_en_es service does (C5W4), e.g. dlzoo predict en-es "Amen." """
     if not all(text.strip() for text in texts):
         raise CliError("TEXTS: an empty sentence has nothing to predict from")
     task, net = _trained(ctx, kind, PREDICTORS[kind], model, model_file)
-    click.echo(json.dumps(task.predict_texts(net, list(texts)), indent=2, ensure_ascii=False))
+    if kind == "en-es":
+        from pipelines.tasks.bible_translation import translate
+
+        answers = [{"text": text, "translation": spanish}
+                   for text, spanish in zip(texts, translate(task, net, list(texts)), strict=True)]
+    else:
+        answers = task.predict_texts(net, list(texts))
+    click.echo(json.dumps(answers, indent=2, ensure_ascii=False))
 
 
 @cli.command("scoreboard")

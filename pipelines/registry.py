@@ -171,6 +171,9 @@ register_dataset(DatasetSpec("segmentation", "data_segmentation", "pipelines.dat
 register_dataset(DatasetSpec("names", "data_names", "pipelines.data.names:write_dataset",
                              "people's names from faker's en_US lists (a-z), one per line; test names never trained "
                              "on"))
+register_dataset(DatasetSpec("music", "data_music", "pipelines.data.music:write_dataset",
+                             "Bach chorale melodies from music21's corpus as note tokens in C major / A minor, whole "
+                             "tunes held out"))
 register_dataset(DatasetSpec("emojify", "data_emojify", "pipelines.data.emojify:write_dataset",
                              "sentences labelled with five emoji: train/dev from templates, test written by hand "
                              "apart from them (TSV)"))
@@ -501,6 +504,23 @@ for _cell, _title in (("rnn", "the notebook's tanh RNN, 50 units"), ("lstm", "an
     ))
 
 
+# Course 5 week 1's music generation: the course's LSTM over note tokens (jazz is not available: Bach's chorales)
+register(ModelSpec(
+    name="c5w1_music_lstm",
+    course="C5W1",
+    title="Music generation: the course's LSTM of 64 units over note tokens, on Bach's chorale melodies; MIDI out",
+    dataset="music",
+    task="pipelines.tasks.music:MusicTask",
+    headline="test.loss_per_token",
+    course_figure="loss only, and generated jazz (the course's 60 jazz training sequences are not available here)",
+    also=("test.markov_loss_per_token", "samples.full_bars", "samples.in_scale", "samples.in_scale_reference"),
+    train_params=("model", "train"),
+    evaluate_params=("evaluate",),
+    plots=("train_loss", "dev_loss_per_token"),
+    reports=("sample1.mid", "sample2.mid", "sample3.mid"),
+))
+
+
 # Course 5 week 2's Emojify: v1 averages the sentence's GloVe vectors, v2 reads them in order through two LSTMs
 for _version, _kind, _title, _figure in (
         ("v1", "average", "the average of the sentence's GloVe vectors, softmax", "test 0.857"),
@@ -537,4 +557,22 @@ register(ModelSpec(
     train_params=("model", "train"),
     plots=("train_loss", "dev_loss"),
     reports=("comparison.md",),
+))
+
+
+# Course 5 week 4's Transformer trained here: English -> Spanish on the Bible's verses, whole books held out
+register(ModelSpec(
+    name="c5w4_transformer_en_es",
+    course="C5W4",
+    title="Transformer (the course's encoder-decoder) translating the World English Bible into the Reina-Valera "
+          "1909, SentencePiece subwords, beam search; books never trained on",
+    dataset="bible",
+    task="pipelines.tasks.bible_translation:BibleTranslationTask",
+    service="translation_en_es",
+    headline="test.bleu",
+    course_figure="n/a: the course's notebook checks the parts with unit tests and trains nothing",
+    also=("test.chrf", "dev.bleu"),
+    train_params=("model", "train"),
+    evaluate_params=("decode", "evaluate"),
+    plots=("train_loss", "dev_loss"),
 ))

@@ -40,6 +40,13 @@ def translation(post) -> None:
     show('{"text": ""}', post(json={"text": ""}))
 
 
+def translation_en_es(post) -> None:
+    for text in ("In the beginning, God created the heavens and the earth.", "The Lord is my shepherd.",
+                 "Love your neighbour as yourself.", "Where is the train station?"):
+        show(repr(text), post(json={"text": text}))
+    show('{"text": "", "beam_size": 1}', post(json={"text": "", "beam_size": 1}))
+
+
 def detection(post, params: dict) -> None:
     root = Path(params["data_detection"]["out"])
     coco = json.loads((root / "annotations" / "instances_test.json").read_text())
@@ -114,6 +121,8 @@ def main() -> int:
         print(f"== {service}: POST {url}")
         if service == "translation":
             translation(post)
+        elif service == "translation_en_es":
+            translation_en_es(post)
         elif service == "detection":
             detection(post, params)
         elif service == "face":

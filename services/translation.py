@@ -21,7 +21,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from services.base import BaseHandler, ClientError, is_json_body, json_object
+from services.base import BaseHandler, ClientError
+from services.fields import text_request
 
 NOT_A_DATE = "not a date"
 
@@ -42,28 +43,7 @@ class TranslationHandler(BaseHandler):
         self.max_beam = int(self.setting("max_beam_size"))
 
     def parse(self, body: Any, content_type: str) -> tuple[str, int]:
-        beam = self.beam_size
-        if is_json_body(body, content_type):  # the rule of every service: labelled JSON, or a body opening "{"
-            obj = json_object(body)
-            text = obj.get("text")
-            if "beam_size" in obj:
-                beam = obj["beam_size"]
-                if isinstance(beam, bool) or not isinstance(beam, int) or not 1 <= beam <= self.max_beam:
-                    raise ClientError(f"'beam_size' must be an integer from 1 to {self.max_beam}")
-        elif isinstance(body, (bytes, bytearray)):
-            try:
-                text = body.decode("utf-8")
-            except UnicodeDecodeError as err:
-                raise ClientError("request body is not valid UTF-8") from err
-        else:
-            text = body
-        if not isinstance(text, str):
-            raise ClientError(f"'text' must be a string, got {type(text).__name__}")
-        if not text.strip():
-            raise ClientError("'text' is empty")
-        if len(text) > self.max_chars:
-            raise ClientError(f"'text' is {len(text)} characters long; the limit is {self.max_chars}")
-        return text, beam
+        return text_request(body, content_type, self.beam_size, self.max_beam, self.max_chars)
 
     def predict(self, items: list[tuple[str, int]]) -> list[dict | ClientError]:
         from pipelines.data.dates import normalize

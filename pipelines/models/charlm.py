@@ -4,6 +4,9 @@ cell, a softmax over the next character.
 The alphabet is the course's: ``\\n`` (the end of a name, index 0) and a-z (1-26). The first input is the zero
 vector, as the notebook's ``x<1> = 0``: index 27 (``START``) is one-hot encoded into nothing. ``cell`` is
 ``rnn`` (the notebook's tanh RNN, ``n_a`` = 50 there) or ``lstm`` (the row beside it).
+
+The same network reads any vocabulary of ``vocab`` tokens whose index 0 ends a sequence: the music model
+(``pipelines/tasks/music.py``) reads note tokens with it, as the course's jazz model is this LSTM over notes.
 """
 
 from __future__ import annotations
@@ -24,17 +27,18 @@ def decode(ids) -> str:
 
 
 class CharLM(nn.Module):
-    def __init__(self, cell: str = "rnn", hidden: int = 50):
+    def __init__(self, cell: str = "rnn", hidden: int = 50, vocab: int = len(ALPHABET)):
         super().__init__()
         cells = {"rnn": nn.RNN, "lstm": nn.LSTM}
         if cell not in cells:
             raise ValueError(f"model.cell must be one of {sorted(cells)}, got {cell!r}")
-        self.rnn = cells[cell](len(ALPHABET), hidden, batch_first=True)
-        self.out = nn.Linear(hidden, len(ALPHABET))
+        self.vocab = vocab  # index ``vocab`` is the start: its one-hot is the zero vector
+        self.rnn = cells[cell](vocab, hidden, batch_first=True)
+        self.out = nn.Linear(hidden, vocab)
 
     def forward(self, ids: torch.Tensor, state=None):
-        """(logits over the next character, (batch, steps, 27); the recurrent state) of input ids (batch, steps)."""
-        x = nn.functional.one_hot(ids, len(ALPHABET) + 1)[..., :len(ALPHABET)].float()
+        """(logits over the next token, (batch, steps, vocab); the recurrent state) of input ids (batch, steps)."""
+        x = nn.functional.one_hot(ids, self.vocab + 1)[..., :self.vocab].float()
         h, state = self.rnn(x, state)
         return self.out(h), state
 
@@ -43,10 +47,17 @@ class CharLM(nn.Module):
                generator: torch.Generator | None = None) -> list[str]:
         """``n`` names drawn character by character from softmax(logits / temperature), each ending at ``\\n`` or
         after ``max_length`` characters (the notebook's 50)."""
+        return [decode(ids) for ids in self.sample_ids(n, temperature, max_length, generator)]
+
+    @torch.no_grad()
+    def sample_ids(self, n: int, temperature: float = 1.0, max_length: int = 50,
+                   generator: torch.Generator | None = None) -> list[list[int]]:
+        """``n`` sequences of token ids drawn from softmax(logits / temperature), each up to (not including) its
+        end (index 0) or ``max_length`` tokens long."""
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
         device = self.out.weight.device
-        ids = torch.full((n, 1), START, dtype=torch.long, device=device)
+        ids = torch.full((n, 1), self.vocab, dtype=torch.long, device=device)
         state, out, done = None, [], torch.zeros(n, dtype=torch.bool, device=device)
         for _ in range(max_length):
             logits, state = self(ids, state)
@@ -57,5 +68,5 @@ class CharLM(nn.Module):
             done |= ids[:, 0] == END
             if bool(done.all()):
                 break
-        chars = torch.stack(out, 1).tolist()
-        return [decode(row[:row.index(END)] if END in row else row) for row in chars]
+        rows = torch.stack(out, 1).tolist()
+        return [row[:row.index(END)] if END in row else row for row in rows]

@@ -6,6 +6,12 @@ and the encoder-decoder network. ``tests/unit/test_transformer.py`` checks the a
     model = Transformer(num_layers=2, d_model=64, num_heads=4, dff=128, input_vocab=100, target_vocab=120)
     logits, weights = model(source_ids, target_ids)       # (batch, target_len, target_vocab), attention maps
 
+Translation decodes with ``greedy`` and ``beam_search``: the source is encoded once, and each step runs the decoder
+on the newest token only (``decode_step``), its self-attention reading the keys and values of the earlier tokens
+from a cache, so a sentence of n tokens costs O(n) decoder passes of one position, not O(n^2).
+
+    tokens, scores = model.beam_search(source_ids, bos=2, eos=3, beam=4, length_penalty=0.6, max_len=100)
+
 Masks follow the notebook's convention: 1 where attention may look, 0 where it may not. A padding mask is
 ``(batch, 1, 1, seq)``; the look-ahead mask ``(1, 1, seq, seq)`` is lower-triangular; both broadcast over heads
 and query positions, and ``scaled_dot_product_attention`` adds ``(1 - mask) x -1e9`` to the logits.
@@ -146,3 +152,132 @@ class Transformer(nn.Module):
     def forward(self, source_ids: torch.Tensor, target_ids: torch.Tensor):
         memory, source_mask = self.encode(source_ids)
         return self.decode(target_ids, memory, source_mask)
+
+    # -- decoding ---------------------------------------------------------------------------------
+    def start_cache(self, memory: torch.Tensor, source_mask: torch.Tensor) -> dict:
+        """What ``decode_step`` reads: each decoder layer's keys and values of the encoder's output (computed
+        once per sentence) and of the target tokens decoded so far (none yet)."""
+        layers = [{"memory": (layer.cross_mha.split_heads(layer.cross_mha.wk(memory)),
+                              layer.cross_mha.split_heads(layer.cross_mha.wv(memory))), "self": None}
+                  for layer in self.decoder]
+        return {"source_mask": source_mask, "layers": layers, "step": 0}
+
+    @staticmethod
+    def reorder_cache(cache: dict, index: torch.Tensor) -> dict:
+        """The cache of the rows ``index`` picks (beam search keeps the hypotheses it extends)."""
+        def pick(value):
+            if isinstance(value, torch.Tensor):
+                return value.index_select(0, index)
+            if isinstance(value, (list, tuple)):
+                return type(value)(pick(v) for v in value)
+            if isinstance(value, dict):
+                return {k: pick(v) for k, v in value.items()}
+            return value
+        return pick(cache)
+
+    def decode_step(self, last_ids: torch.Tensor, cache: dict) -> torch.Tensor:
+        """(batch, target_vocab) logits of the token after ``last_ids`` (batch,), the newest token of each prefix:
+        ``decode``'s logits at the last position, computed from that one token and ``cache`` (updated in place)."""
+        step = cache["step"]
+        if step >= self.pe.shape[1]:
+            raise ValueError(f"decoding past max_positions {self.pe.shape[1]}")
+        x = self.drop_tgt(self.tgt_embed(last_ids[:, None]) * math.sqrt(self.d_model) + self.pe[:, step:step + 1])
+        for layer, layer_cache in zip(self.decoder, cache["layers"], strict=True):
+            mha = layer.self_mha
+            k, v = mha.split_heads(mha.wk(x)), mha.split_heads(mha.wv(x))
+            if layer_cache["self"] is not None:  # the earlier tokens: every one real, all in the past
+                k, v = torch.cat([layer_cache["self"][0], k], 2), torch.cat([layer_cache["self"][1], v], 2)
+            layer_cache["self"] = (k, v)
+            x = layer.norms[0](x + layer.drops[0](_attend(mha, x, k, v)))
+            x = layer.norms[1](x + layer.drops[1](_attend(layer.cross_mha, x, *layer_cache["memory"],
+                                                            cache["source_mask"])))
+            x = layer.norms[2](x + layer.drops[2](layer.ffn(x)))
+        cache["step"] = step + 1
+        return self.out(x[:, 0])
+
+    @torch.no_grad()
+    def greedy(self, source_ids: torch.Tensor, bos: int, eos: int, max_len: int) -> tuple[list[list[int]], list[float]]:
+        """The most likely next token at every step until ``eos`` or ``max_len`` tokens; returns (tokens of each
+        sentence without bos/eos, summed log-probability of each, eos included)."""
+        cache = self.start_cache(*self.encode(source_ids))
+        batch = source_ids.shape[0]
+        last = torch.full((batch,), bos, dtype=torch.long, device=source_ids.device)
+        tokens, scores, done = [[] for _ in range(batch)], [0.0] * batch, [False] * batch
+        for _ in range(max_len):
+            logp = torch.log_softmax(self.decode_step(last, cache).float(), -1)
+            best, last = logp.max(-1)
+            for i, (token, score) in enumerate(zip(last.tolist(), best.tolist(), strict=True)):
+                if not done[i]:
+                    scores[i] += score
+                    done[i] = token == eos
+                    if not done[i]:
+                        tokens[i].append(token)
+            if all(done):
+                break
+        return tokens, scores
+
+    @torch.no_grad()
+    def beam_search(self, source_ids: torch.Tensor, bos: int, eos: int, beam: int = 4, length_penalty: float = 0.6,
+                    max_len: int = 100) -> tuple[list[list[int]], list[float]]:
+        """Beam search: keep the ``beam`` best prefixes of each sentence; a prefix that ends with ``eos`` among the
+        ``beam`` best candidates of a step is finished, and a sentence stops with ``beam`` finished hypotheses (or
+        at ``max_len``, its live prefixes finishing there). Hypotheses are ranked by log-probability / lp, with
+        GNMT's lp = ((5 + length) / 6) ^ length_penalty (0: raw log-probability). ``beam=1`` is ``greedy``.
+        Returns (best tokens of each sentence without bos/eos, its score)."""
+        batch, device = source_ids.shape[0], source_ids.device
+        memory, source_mask = self.encode(source_ids)
+        rows = torch.arange(batch, device=device).repeat_interleave(beam)  # row b * beam + k: sentence b, beam k
+        cache = self.start_cache(memory[rows], source_mask[rows])
+        last = torch.full((batch * beam,), bos, dtype=torch.long, device=device)
+        prefixes = [[[] for _ in range(beam)] for _ in range(batch)]
+        # only beam 0 is live at first: the others would repeat its candidates
+        live = torch.full((batch, beam), float("-inf"), device=device)
+        live[:, 0] = 0.0
+        finished: list[list[tuple[float, list[int]]]] = [[] for _ in range(batch)]
+
+        def lp(length: int) -> float:
+            return ((5 + length) / 6) ** length_penalty
+
+        for step in range(max_len):
+            logp = torch.log_softmax(self.decode_step(last, cache).float(), -1).view(batch, beam, -1)
+            vocab = logp.shape[-1]
+            top, index = (live[:, :, None] + logp).view(batch, -1).topk(min(2 * beam, beam * vocab), -1)
+            origin, new_live, new_last, new_prefixes = [], [], [], []
+            for b, (values, picks) in enumerate(zip(top.tolist(), index.tolist(), strict=True)):
+                kept: list[tuple[float, int, int]] = []  # (score, origin beam, token)
+                if len(finished[b]) < beam:  # a sentence already done keeps its rows busy but learns nothing
+                    for rank, (value, pick) in enumerate(zip(values, picks, strict=True)):
+                        k, token = divmod(pick, vocab)
+                        if value == float("-inf"):
+                            break
+                        if token == eos:
+                            if rank < beam:
+                                finished[b].append((value / lp(step + 1), prefixes[b][k]))
+                        elif len(kept) < beam:
+                            kept.append((value, k, token))
+                        if len(kept) == beam:
+                            break
+                kept += [(float("-inf"), 0, eos)] * (beam - len(kept))
+                origin += [b * beam + k for _, k, _ in kept]
+                new_live.append([value for value, _, _ in kept])
+                new_last += [token for _, _, token in kept]
+                new_prefixes.append([prefixes[b][k] + [token] for _, k, token in kept])
+            if all(len(f) >= beam for f in finished):
+                break
+            prefixes, live = new_prefixes, torch.tensor(new_live, device=device)
+            last = torch.tensor(new_last, dtype=torch.long, device=device)
+            cache = self.reorder_cache(cache, torch.tensor(origin, device=device))
+        else:  # max_len reached: the live prefixes end there
+            for b in range(batch):
+                for k in range(beam):
+                    if len(finished[b]) < beam and live[b, k] > float("-inf"):
+                        finished[b].append((float(live[b, k]) / lp(max_len), prefixes[b][k]))
+        best = [max(f, key=lambda item: item[0]) if f else (float("-inf"), []) for f in finished]
+        return [tokens for _, tokens in best], [score for score, _ in best]
+
+
+def _attend(mha: MultiHeadAttention, x: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, mask=None):
+    """``mha(x, memory, memory)`` given the keys and values of ``memory`` already projected and split into heads."""
+    out, _ = scaled_dot_product_attention(mha.split_heads(mha.wq(x)), keys, values, mask)
+    batch, _, seq, _ = out.shape
+    return mha.wo(out.transpose(1, 2).reshape(batch, seq, -1))

@@ -26,7 +26,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from pipelines.data import names as names_data
-from pipelines.models.charlm import END, START, CharLM, encode
+from pipelines.models.charlm import ALPHABET, END, START, CharLM, encode
 from pipelines.tasks.base import Task, held_out_splits
 
 IGNORE = -100
@@ -43,13 +43,13 @@ class NameSet(Dataset):
         return self.items[i]
 
 
-def collate_names(batch: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
-    """(inputs: START then the name, padded with END; targets: the name then END, padded with IGNORE)."""
+def collate_names(batch: list[list[int]], start: int = START) -> tuple[torch.Tensor, torch.Tensor]:
+    """(inputs: ``start`` then the name, padded with END; targets: the name then END, padded with IGNORE)."""
     steps = max(len(ids) for ids in batch) + 1
     x = torch.full((len(batch), steps), END, dtype=torch.long)
     y = torch.full((len(batch), steps), IGNORE, dtype=torch.long)
     for i, ids in enumerate(batch):
-        x[i, :len(ids) + 1] = torch.tensor([START, *ids])
+        x[i, :len(ids) + 1] = torch.tensor([start, *ids])
         y[i, :len(ids) + 1] = torch.tensor([*ids, END])
     return x, y
 
@@ -77,7 +77,7 @@ class CharLMTask(Task):
 
     @classmethod
     def build_model(cls, config: dict) -> nn.Module:
-        return CharLM(config.get("cell", "rnn"), int(config.get("hidden", 50)))
+        return CharLM(config.get("cell", "rnn"), int(config.get("hidden", 50)), int(config.get("vocab", len(ALPHABET))))
 
     def loss(self, model, batch):
         x, y = batch

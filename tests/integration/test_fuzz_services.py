@@ -25,7 +25,7 @@ from tests.conftest import ROOT
 
 pytestmark = pytest.mark.integration
 
-SERVICES = ("translation", "detection", "face", "trigger_word")
+SERVICES = ("translation", "translation_en_es", "detection", "face", "trigger_word")
 FUZZ_EXAMPLES = 150  # hypothesis max_examples per service, positive and negative cases mixed
 
 # Binary bodies (images, WAV) go out as schemathesis generates them: bytes as they are, text as UTF-8.
@@ -109,12 +109,18 @@ BAD = [
     ("translation", '{"text": ' + "[" * 5000 + "]" * 5000 + "}", 400),
     ("translation", '{"text": "3 May 1979", "beam_size": ' + "9" * 5000 + "}", 400),
     ("translation", '{"text": "3 May 1979", "beam_size": NaN}', 400),
+    ("translation_en_es", json.dumps({"text": " \t "}), 400),
+    ("translation_en_es", json.dumps({"text": "x" * 2001}), 400),
+    ("translation_en_es", json.dumps({"text": "The Lord is my shepherd.", "beam_size": 9}), 400),
+    ("translation_en_es", json.dumps({"text": ["The Lord"]}), 400),
 ]
 # The smoke model is trained for one tiny epoch: its answer to a date may be a refusal (422, "not a date");
 # either is the translation service's own answer to that request, which is what these tests check.
-ANSWERED = {"translation": (200, 422), "detection": (200,), "face": (200,), "trigger_word": (200,)}
+ANSWERED = {"translation": (200, 422), "translation_en_es": (200,), "detection": (200,), "face": (200,),
+            "trigger_word": (200,)}
 VALID = {
     "translation": json.dumps({"text": "3 May 1979"}),
+    "translation_en_es": json.dumps({"text": "The Lord is my shepherd."}),
     "detection": json.dumps({"image": b64(png())}),
     "face": json.dumps({"op": "list"}),
     "trigger_word": json.dumps({"audio": b64(encode_wav(np.zeros(16000, np.float32), 16000))}),

@@ -81,7 +81,7 @@ def test_one_model_s_code_reaches_only_its_own_stages():
         "train_detection", "evaluate_detection", "package_detection", "strategy_detection"}
     assert stages_depending_on(stages, "services/exporter.py") == set()  # not in any archive
     shared = stages_depending_on(stages, "services/base.py")
-    assert shared == {f"package_{s}" for s in registry.services()}
+    assert shared == {f"package_{spec.name}" for spec in registry.services().values()}  # stages are per model
     # an archive names its task in service.json and carries no registry: registering a model repackages nothing
     assert stages_depending_on(stages, "pipelines/registry.py") == {"scoreboard"}
 
