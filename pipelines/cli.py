@@ -642,14 +642,7 @@ def predict_cmd(ctx, kind, texts, model, model_file) -> None:
     if not all(text.strip() for text in texts):
         raise CliError("TEXTS: an empty sentence has nothing to predict from")
     task, net = _trained(ctx, kind, PREDICTORS[kind], model, model_file)
-    if kind == "en-es":
-        from pipelines.tasks.bible_translation import translate
-
-        answers = [{"text": text, "translation": spanish}
-                   for text, spanish in zip(texts, translate(task, net, list(texts)), strict=True)]
-    else:
-        answers = task.predict_texts(net, list(texts))
-    click.echo(json.dumps(answers, indent=2, ensure_ascii=False))
+    click.echo(json.dumps(task.predict_texts(net, list(texts)), indent=2, ensure_ascii=False))
 
 
 @cli.command("scoreboard")

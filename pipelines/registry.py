@@ -576,3 +576,20 @@ register(ModelSpec(
     evaluate_params=("decode", "evaluate"),
     plots=("train_loss", "dev_loss"),
 ))
+
+# ... and Course 5 week 3's attention RNN as its baseline: the same verses, subwords, held-out books and metrics
+register(ModelSpec(
+    name="c5w3_attention_rnn_en_es",
+    course="C5W3",
+    title="The course's attention RNN (bidirectional LSTM encoder, one-step attention, post-attention LSTM) as the "
+          "Transformer's baseline: the same Bible verses, SentencePiece subwords and held-out books",
+    dataset="bible",
+    task="pipelines.tasks.bible_translation:BibleTranslationTask",
+    headline="test.bleu",
+    course_figure="n/a: the course trains this network on dates (its row: translation); the Transformer's row "
+                  "(c5w4_transformer_en_es) is the comparison",
+    also=("test.chrf", "dev.bleu"),
+    train_params=("model", "train"),
+    evaluate_params=("decode", "evaluate"),
+    plots=("train_loss", "dev_loss"),
+))

@@ -29,11 +29,8 @@ class TranslationEnEsHandler(BaseHandler):
     service = "translation_en_es"
 
     def load(self, model_dir: Path) -> None:
-        from pipelines.tasks.bible_translation import load_tokenizer
-
         super().load(model_dir)
         self.meta = self.bundle["meta"]
-        self.pieces = load_tokenizer(self.meta)
         decode = self.setting("decode")
         self.beam_size = int(decode["beam"])
         self.length_penalty = float(decode["length_penalty"])
@@ -51,7 +48,6 @@ class TranslationEnEsHandler(BaseHandler):
             idx = [i for i, (_, b) in enumerate(items) if b == beam]
             texts = [items[i][0] for i in idx]
             spanish = translate(self.meta, self.model, texts, beam=beam, length_penalty=self.length_penalty)
-            for i, text, out in zip(idx, texts, spanish, strict=True):
-                answers[i] = {"translation": out, "beam_size": beam,
-                              "truncated": len(self.pieces.encode(text)) > int(self.meta["max_tokens"])}
+            for i, (out, cut) in zip(idx, spanish, strict=True):
+                answers[i] = {"translation": out, "beam_size": beam, "truncated": cut}
         return answers

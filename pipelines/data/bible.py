@@ -6,7 +6,8 @@ Debian's ``sword-text-web`` and ``sword-text-sparv`` (both public domain), read 
 
 Each SWORD module is dumped verse by verse (``$$$Genesis 1:1`` then the verse's OSIS markup); footnotes and
 psalm titles are dropped (the Spanish text has neither), the remaining markup is stripped, spaces are
-normalised. A verse is kept when both languages have it (the 66 books they share; the English module's
+normalised, and anything after a book's end mark is not the verse's (the English module's glossary follows
+Revelation 22:21). A verse is kept when both languages have it (the 66 books they share; the English module's
 deuterocanonical books have no Spanish side). Whole books are held out, not random verses, so a held-out verse
 never sits beside its neighbours in training: ``dev_books`` and ``test_books``; ``train_books`` (null: all the
 others) lets a small profile train on a few. Each file is ``reference<TAB>english<TAB>spanish``, in canonical
@@ -27,11 +28,15 @@ KEY = re.compile(r"^\$\$\$(.+) (\d+):(\d+)$")
 DROPPED = re.compile(r"<(note|title)\b[^>]*?(?<!/)>.*?</\1>", re.S)  # footnotes, psalm titles: not the verse's text
 SPACED_TAGS = re.compile(r"<(?:/?l|/?lg|/?div|milestone|/?p|br|lb)\b[^>]*>")  # line and paragraph breaks
 TAG = re.compile(r"<[^>]*>")
+# the end of a book: what follows is not the verse (the English module appends its 3,000-word glossary to the
+# Bible's last verse, Revelation 22:21)
+BOOK_END = re.compile(r"<div\b[^>]*\beID=\"[^\"]*\"[^>]*\btype=\"book\"[^>]*/>.*", re.S)
 
 
 def clean(osis: str) -> str:
     """A verse's plain text from its OSIS markup."""
-    text = DROPPED.sub(" ", osis)
+    text = BOOK_END.sub(" ", osis)
+    text = DROPPED.sub(" ", text)
     text = SPACED_TAGS.sub(" ", text)
     text = TAG.sub("", text)
     text = re.sub(r"\s+", " ", text).strip()

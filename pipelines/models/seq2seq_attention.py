@@ -39,6 +39,8 @@ class Seq2SeqConfig:
     attn_hidden: int = 10
     feed_previous: bool = True
     dropout: float = 0.0
+    bos: int = BOS  # the target's start and end marks (a subword vocabulary numbers its specials its own way)
+    eos: int = EOS
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -85,13 +87,17 @@ class Seq2SeqAttention(nn.Module):
         a, _ = pad_packed_sequence(a, batch_first=True, total_length=src.size(1))
         return a, self.attention.project(a), mask
 
-    def step(self, prev_tok, state, a, a_proj, mask):
-        """One decoder step: returns logits (B, V), the new (h, c) and the attention weights."""
+    def advance(self, prev_tok, state, a, a_proj, mask):
+        """One post-attention LSTM step: returns the new (h, c) and the attention weights."""
         h, c = state
         context, alphas = self.attention(h, a, a_proj, mask)
         x = torch.cat([context, self.tgt_emb(prev_tok)], dim=-1) if self.tgt_emb is not None else context
-        h, c = self.decoder(x, (h, c))
-        return self.out(self.dropout(h)), (h, c), alphas
+        return self.decoder(x, (h, c)), alphas
+
+    def step(self, prev_tok, state, a, a_proj, mask):
+        """One decoder step: returns logits (B, V), the new (h, c) and the attention weights."""
+        state, alphas = self.advance(prev_tok, state, a, a_proj, mask)
+        return self.out(self.dropout(state[0])), state, alphas
 
     def init_state(self, batch: int, device) -> tuple[torch.Tensor, torch.Tensor]:
         z = torch.zeros(batch, self.cfg.n_s, device=device)
@@ -101,11 +107,12 @@ class Seq2SeqAttention(nn.Module):
         """Teacher-forced logits (B, Ty, V); ``tgt_in`` is the target shifted right behind BOS."""
         a, a_proj, mask = self.encode(src)
         state = self.init_state(src.size(0), src.device)
-        logits = []
+        hidden = []
         for t in range(tgt_in.size(1)):
-            step_logits, state, _ = self.step(tgt_in[:, t], state, a, a_proj, mask)
-            logits.append(step_logits)
-        return torch.stack(logits, dim=1)
+            state, _ = self.advance(tgt_in[:, t], state, a, a_proj, mask)
+            hidden.append(state[0])
+        # the output layer once over all steps: one large product instead of Ty small ones
+        return self.out(self.dropout(torch.stack(hidden, dim=1)))
 
     @staticmethod
     def _restrict(logp: torch.Tensor, allowed: torch.Tensor | None, t: int, prev: torch.Tensor) -> torch.Tensor:
@@ -120,7 +127,7 @@ class Seq2SeqAttention(nn.Module):
         a, a_proj, mask = self.encode(src)
         B = src.size(0)
         state = self.init_state(B, src.device)
-        prev = torch.full((B,), BOS, dtype=torch.long, device=src.device)
+        prev = torch.full((B,), self.cfg.bos, dtype=torch.long, device=src.device)
         done = torch.zeros(B, dtype=torch.bool, device=src.device)
         score = torch.zeros(B, device=src.device)
         lengths = torch.zeros(B, dtype=torch.long, device=src.device)
@@ -131,7 +138,7 @@ class Seq2SeqAttention(nn.Module):
             tok = tok.masked_fill(done, TGT_PAD)
             score += logp.masked_fill(done, 0.0)
             lengths += (~done).long()
-            done |= tok == EOS
+            done |= tok == self.cfg.eos
             tokens.append(tok)
             prev = tok
             if bool(done.all()):
@@ -151,7 +158,7 @@ class Seq2SeqAttention(nn.Module):
         a, a_proj, mask = self.encode(src)
         a, a_proj, mask = (t.repeat_interleave(k, 0) for t in (a, a_proj, mask))
         state = self.init_state(B * k, dev)
-        prev = torch.full((B * k,), BOS, dtype=torch.long, device=dev)
+        prev = torch.full((B * k,), self.cfg.bos, dtype=torch.long, device=dev)
         scores = torch.zeros(B, k, device=dev)
         scores[:, 1:] = float("-inf")  # all beams start identical: keep only the first alive
         finished = torch.zeros(B, k, dtype=torch.bool, device=dev)
@@ -172,7 +179,7 @@ class Seq2SeqAttention(nn.Module):
             seqs = torch.cat([seqs.gather(1, beam.unsqueeze(-1).expand_as(seqs)), tok.unsqueeze(-1)], -1)
             was_finished = finished.gather(1, beam)
             lengths = lengths.gather(1, beam) + (~was_finished).long()
-            finished = was_finished | (tok == EOS)
+            finished = was_finished | (tok == self.cfg.eos)
             scores, prev = top, tok.view(-1)
             if bool(finished.all()):
                 break

@@ -1,8 +1,10 @@
 """Course 5 week 4's Transformer (``pipelines/models/transformer.py``) trained to translate English into Spanish on
 the verse-aligned Bible (``dlzoo data bible``: World English Bible -> Reina-Valera 1909, whole books held out),
-through the one Ray driver.
+through the one Ray driver; and, as its baseline on the same verses, pieces and books, week 3's attention RNN
+(``pipelines/models/seq2seq_attention.py``, the date translator's network) with ``model.arch: attention_rnn``.
 
     dlzoo data bible && dlzoo train c5w4_transformer_en_es && dlzoo evaluate c5w4_transformer_en_es
+    dlzoo train c5w3_attention_rnn_en_es && dlzoo evaluate c5w3_attention_rnn_en_es
 
 Subwords: one SentencePiece model (``model.subword``: unigram or bpe, ``model.vocab_size`` pieces) learnt in
 ``load`` from the training books' English and Spanish together, seeded and on one thread, so the same data gives
@@ -20,8 +22,9 @@ Evaluation on dev and every held-out split: ``bleu`` (sacreBLEU corpus BLEU, its
 detokenized Spanish), ``chrf``, ``loss`` (the training loss, per target piece) and ``nll`` (without smoothing),
 decoding with beam search (``decode.beam``, ``decode.length_penalty``: the settings the translation_en_es service
 reads too; beam 1 is greedy); ``details`` shows ``evaluate.examples`` translations of each split.
-:func:`translate` is what the service and the CLI call. The beam search and the cached decoding are the model's
-(``Transformer.beam_search``).
+:func:`translate` is what the service and the CLI call. The beam searches are the models' own: the Transformer's
+(cached keys and values) ranks by GNMT's length penalty, the RNN's by the course's log P / length ** alpha, and
+``decode.length_penalty`` is that model's exponent.
 """
 
 from __future__ import annotations
@@ -38,10 +41,12 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from pipelines.data import bible
+from pipelines.models.seq2seq_attention import Seq2SeqAttention, Seq2SeqConfig
 from pipelines.models.transformer import Transformer
 from pipelines.tasks.base import Task, held_out_splits
 
 PAD, UNK, BOS, EOS = 0, 1, 2, 3
+ARCHS = ("transformer", "attention_rnn")
 
 
 def train_tokenizer(sentences: list[str], vocab_size: int, subword: str = "unigram", seed: int = 0) -> str:
@@ -107,7 +112,7 @@ def collate_batches(items: list) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
 
 
 class BibleTranslationTask(Task):
-    name = "c5w4_transformer_en_es"
+    name = "bible_translation"
 
     def load(self, data_dir: Path) -> None:
         m, t = self.params["model"], self.params["train"]
@@ -132,21 +137,33 @@ class BibleTranslationTask(Task):
         return collate_batches(batch)
 
     def model_config(self) -> dict:
-        m = self.params["model"]
+        m, max_tokens = self.params["model"], int(self.params["train"]["max_tokens"])
+        arch = m.get("arch", "transformer")
         vocab = load_tokenizer(self.meta).get_piece_size()
-        return {"num_layers": m["layers"], "d_model": m["d_model"], "num_heads": m["heads"], "dff": m["dff"],
-                "input_vocab": vocab, "target_vocab": vocab, "dropout": m["dropout"], "pad_id": PAD,
-                # the longest decoded target: twice the longest source, plus the start mark
-                "max_positions": 2 * int(self.params["train"]["max_tokens"]) + 2}
+        if arch == "attention_rnn":  # the course's sizes are for characters; subwords get params' sizes
+            return {"arch": arch, **Seq2SeqConfig(
+                src_vocab=vocab, tgt_vocab=vocab, tx=max_tokens, ty=max_decode_len(max_tokens), emb=m["emb"],
+                n_a=m["n_a"], n_s=m["n_s"], attn_hidden=m["attn_hidden"], dropout=m["dropout"], bos=BOS,
+                eos=EOS).to_dict()}
+        if arch != "transformer":
+            raise ValueError(f"{self.name}: model.arch {arch!r} is not one of {', '.join(ARCHS)}")
+        return {"arch": arch, "num_layers": m["layers"], "d_model": m["d_model"], "num_heads": m["heads"],
+                "dff": m["dff"], "input_vocab": vocab, "target_vocab": vocab, "dropout": m["dropout"], "pad_id": PAD,
+                # positions for the longest decoded target and its start mark
+                "max_positions": max_decode_len(max_tokens) + 1}
 
     @classmethod
     def build_model(cls, config: dict) -> nn.Module:
+        config = dict(config)
+        if config.pop("arch", "transformer") == "attention_rnn":
+            return Seq2SeqAttention(Seq2SeqConfig(**config))
         return Transformer(**config)
 
     def token_losses(self, model, batch, smoothing: float) -> tuple[torch.Tensor, torch.Tensor]:
         """(summed loss, logits) of a batch: cross-entropy of every target piece and end mark, padding ignored."""
         source, target_in, target_out = batch
-        logits, _ = model(source, target_in)
+        logits = model(source, target_in)
+        logits = logits[0] if isinstance(logits, tuple) else logits  # the Transformer adds its attention weights
         return nn.functional.cross_entropy(logits.flatten(0, 1), target_out.flatten(), ignore_index=PAD,
                                            label_smoothing=smoothing, reduction="sum"), logits
 
@@ -192,16 +209,16 @@ class BibleTranslationTask(Task):
         for split in splits:
             rows = bible.read_split(data_dir, split)
             started = time.perf_counter()
-            hypotheses, truncated = translate(self, net, [en for _, en, _ in rows], count_truncated=True)
+            hypotheses, cut = zip(*translate(self, net, [en for _, en, _ in rows]), strict=True)
             seconds = time.perf_counter() - started
             references = [es for _, _, es in rows]
             pairs = list(zip(sp.encode([en for _, en, _ in rows]), sp.encode(references), strict=True))
             pairs = [(s[:self.meta["max_tokens"]], g[:2 * self.meta["max_tokens"]]) for s, g in pairs]
             loader = [collate_batches([b]) for b in bucket(pairs, int(self.params["train"]["batch_tokens"]))]
             metrics[split] = {
-                "n": len(rows), "bleu": sacrebleu.corpus_bleu(hypotheses, [references]).score,
-                "chrf": sacrebleu.corpus_chrf(hypotheses, [references]).score,
-                **self.score(net, loader, device), "truncated": truncated,
+                "n": len(rows), "bleu": sacrebleu.corpus_bleu(list(hypotheses), [references]).score,
+                "chrf": sacrebleu.corpus_chrf(list(hypotheses), [references]).score,
+                **self.score(net, loader, device), "truncated": sum(cut),
                 "seconds_per_verse": seconds / max(len(rows), 1),
             }
             step = max(1, len(rows) // int(cfg["examples"]))
@@ -210,11 +227,33 @@ class BibleTranslationTask(Task):
         return metrics, details
 
 
+    def predict_texts(self, model, texts: list[str]) -> list[dict]:
+        """Per English text: its Spanish (the evaluation's beam search) and whether it was cut to ``max_tokens``
+        pieces first; what ``dlzoo predict en-es`` prints."""
+        return [{"text": text, "translation": spanish, "truncated": cut}
+                for text, (spanish, cut) in zip(texts, translate(self, model, texts), strict=True)]
+
+
+def max_decode_len(max_tokens: int) -> int:
+    """The most target pieces (end mark included) decoded from a source of ``max_tokens`` pieces: Spanish runs
+    about as long as English here, so twice the source is ample."""
+    return 2 * int(max_tokens) + 1
+
+
+def decode(net: nn.Module, source: torch.Tensor, beam: int, length_penalty: float, max_len: int) -> list[list[int]]:
+    """Each source row's best target pieces (no start or end mark), by the network's own beam search."""
+    if isinstance(net, Seq2SeqAttention):
+        tokens, _, lengths = net.beam_search(source, beam_size=beam, length_norm=length_penalty, max_len=max_len)
+        rows = [row[:n] for row, n in zip(tokens.tolist(), lengths.tolist(), strict=True)]
+        return [row[:-1] if row and row[-1] == EOS else row for row in rows]
+    tokens, _ = net.beam_search(source, BOS, EOS, beam=beam, length_penalty=length_penalty, max_len=max_len)
+    return tokens
+
+
 def translate(task_or_meta: Task | dict, model: nn.Module, texts: list[str], beam: int | None = None,
-              length_penalty: float | None = None, batch_size: int = 32, count_truncated: bool = False):
-    """Spanish for each English text, by beam search (``beam``/``length_penalty``: the task's ``decode`` params,
-    or 4 and 0.6 given only ``meta``). A text over ``meta["max_tokens"]`` pieces is cut there. With
-    ``count_truncated`` returns (translations, how many were cut).
+              length_penalty: float | None = None, batch_size: int = 32) -> list[tuple[str, bool]]:
+    """Each text's Spanish, by beam search (``beam``/``length_penalty``: the task's ``decode`` params, or 4 and 0.6
+    given only ``meta``), and whether the text was cut first: one over ``meta["max_tokens"]`` pieces is cut there.
 
     Raises:
         ValueError: a text that is not a string or is empty (blank).
@@ -232,17 +271,16 @@ def translate(task_or_meta: Task | dict, model: nn.Module, texts: list[str], bea
     was_training = net.training
     net.eval()
     pieces = sp.encode(list(texts))
-    truncated = sum(len(ids) > limit for ids in pieces)
+    cut = [len(ids) > limit for ids in pieces]
     pieces = [ids[:limit] for ids in pieces]
     out: list[str] = [""] * len(texts)
     order = sorted(range(len(texts)), key=lambda i: len(pieces[i]))  # similar lengths decode together
     for start in range(0, len(order), batch_size):
         chunk = order[start:start + batch_size]
         source = pad([pieces[i] for i in chunk]).to(device)
-        # Spanish runs about as long as English here; twice the source (plus room for one-word verses) is ample
-        max_len = min(2 * source.shape[1] + 10, net.pe.shape[1] - 1)
-        tokens, _ = net.beam_search(source, BOS, EOS, beam=beam, length_penalty=length_penalty, max_len=max_len)
-        for i, ids in zip(chunk, tokens, strict=True):
+        # room for one-word verses, within what the longest source may produce
+        max_len = min(2 * source.shape[1] + 10, max_decode_len(limit))
+        for i, ids in zip(chunk, decode(net, source, beam, length_penalty, max_len), strict=True):
             out[i] = sp.decode(ids)
     net.train(was_training)
-    return (out, truncated) if count_truncated else out
+    return list(zip(out, cut, strict=True))

@@ -1,5 +1,6 @@
 """C5W4's English -> Spanish Transformer on the Bible (pipelines/tasks/bible_translation.py): the subword model, the
-loss, the decoders (cached steps, greedy, beam search) and a tiny training run through the driver's own loop.
+loss, the decoders (cached steps, greedy, beam search) and a tiny training run through the driver's own loop; and
+C5W3's attention RNN as its baseline on the same data (``model.arch: attention_rnn``).
 
     pytest tests/unit/test_bible_translation.py
 """
@@ -20,6 +21,7 @@ from pipelines.tasks import bible_translation as bt
 from tests.conftest import ROOT, train_here
 
 MODEL = "c5w4_transformer_en_es"
+BASELINE = "c5w3_attention_rnn_en_es"
 
 
 @pytest.fixture(scope="module")
@@ -129,8 +131,10 @@ def test_a_tiny_training_run_lowers_dev_loss_and_evaluates(tmp_path, tiny_bible,
         assert math.isfinite(metrics[split]["bleu"]) and math.isfinite(metrics[split]["chrf"])
         assert math.isfinite(metrics[split]["loss"]) and metrics[split]["loss"] < math.log(400)
         assert details[split] and {"verse", "source", "reference", "hypothesis"} <= set(details[split][0])
-    out = bt.translate(bundle["meta"], model, ["In the beginning, God created the heavens and the earth."])
-    assert len(out) == 1 and isinstance(out[0], str)
+    out = bt.translate(bundle["meta"], model, ["In the beginning, God created the heavens and the earth.",
+                                               "and " * 80])
+    assert len(out) == 2 and all(isinstance(spanish, str) for spanish, _ in out)
+    assert [cut for _, cut in out] == [False, True]  # 80 "and"s are over the smoke profile's 64 pieces
     with pytest.raises(ValueError, match="text 1 is empty"):
         bt.translate(task, model, ["God said.", "  "])
     # the same decoding from the command line, in-process
@@ -144,6 +148,7 @@ def test_a_tiny_training_run_lowers_dev_loss_and_evaluates(tmp_path, tiny_bible,
     answers = json.loads(result.stdout)
     assert [a["text"] for a in answers] == ["God said.", "Amen."] and all(isinstance(a["translation"], str)
                                                                            for a in answers)
+    assert [a["truncated"] for a in answers] == [False, False]
     assert CliRunner().invoke(cli, [*base, " "]).exit_code != 0
 
 
@@ -155,3 +160,41 @@ def test_the_registry_and_params_know_the_model():
     assert spec.task_class() is bt.BibleTranslationTask and spec.dataset == "bible"
     params = load_params(ROOT / "params.yaml")[MODEL]
     assert {"seed", "epochs", "batch_size", "lr", "batch_tokens", "max_tokens"} <= set(params["train"])
+
+
+def test_the_attention_rnn_baseline_uses_the_subword_specials_and_ends_its_outputs(smoke_params, tiny_bible):
+    from pipelines.models.seq2seq_attention import Seq2SeqAttention
+
+    sentences = [text for _, en, es in bible.read_split(tiny_bible, "train") for text in (en, es)]
+    meta = {"spm": bt.train_tokenizer(sentences, 100), "max_tokens": 64}
+    task = bt.BibleTranslationTask(smoke_params[BASELINE], meta)
+    config = task.model_config()
+    assert config["arch"] == "attention_rnn" and (config["bos"], config["eos"]) == (bt.BOS, bt.EOS)
+    torch.manual_seed(0)
+    model = bt.BibleTranslationTask.build_model(config).eval()
+    assert isinstance(model, Seq2SeqAttention)
+    batch = bt.collate_batches([[([5, 6, 7], [8, 9]), ([10, 11], [12, 13, 14, 15])]])
+    assert torch.isfinite(task.loss(model, batch))
+    with torch.no_grad():
+        model.out.bias[bt.EOS] += 50.0  # ends at once: the end mark is not part of the answer
+    assert bt.decode(model, batch[0], beam=3, length_penalty=0.7, max_len=10) == [[], []]
+    with torch.no_grad():
+        model.out.bias[bt.EOS] -= 100.0  # never ends: cut at max_len
+    assert [len(ids) for ids in bt.decode(model, batch[0], beam=1, length_penalty=0.7, max_len=7)] == [7, 7]
+    with pytest.raises(ValueError, match="model.arch 'lstm' is not one of transformer, attention_rnn"):
+        bt.BibleTranslationTask({**smoke_params[BASELINE], "model": {"arch": "lstm"}}, task.meta).model_config()
+
+
+def test_the_attention_rnn_baseline_trains_and_evaluates_like_the_transformer(tmp_path, tiny_bible, smoke_params):
+    params = copy.deepcopy(smoke_params[BASELINE])
+    params["train"].update(epochs=2, seed=0)
+    state, model_file = train_here(BASELINE, params, tiny_bible, tmp_path)
+    assert state["history"][-1]["dev_loss"] < state["history"][0]["dev_loss"]
+
+    from pipelines.training.artifacts import load_model
+
+    model, bundle = load_model(model_file)
+    metrics, details = bt.BibleTranslationTask(params, bundle["meta"]).evaluate(model, tiny_bible)
+    assert metrics["length_penalty"] == 0.7 and metrics["test"]["n"] == 25
+    assert math.isfinite(metrics["test"]["bleu"]) and metrics["test"]["loss"] < math.log(300)
+    assert len(details["test"]) == 5

@@ -69,7 +69,7 @@ def test_every_model_has_a_family_a_human_level_proxy_and_a_metric():
     assert without == {"c4w4_style_transfer", "c4w4_style_transfer_vgg16", "c4w3_unet", "c4w2_transfer_scratch",
                        "c4w2_transfer_frozen", "c4w2_transfer_finetune",
                        "c5w1_charlm_rnn", "c5w1_charlm_lstm", "c5w1_music_lstm", "c5w2_emojify_v1", "c5w2_emojify_v2",
-                       "c5w2_word2vec", "c5w4_transformer_en_es"}
+                       "c5w2_word2vec", "c5w4_transformer_en_es", "c5w3_attention_rnn_en_es"}
     for params in (load_params(ROOT / "params.yaml"), load_params(ROOT / "params.yaml", profile="smoke")):
         for spec in registry.MODELS.values():
             if spec.name in without:

@@ -25,6 +25,12 @@ def test_osis_markup_becomes_the_verses_text():
             '“God”.</note><w lemma="strong:H1254">created</w> <w>light</w> .<l level="1"/>And')
     assert bible.clean(osis) == "God created light. And"
     assert bible.clean('<title type="psalm">A Psalm by David.</title> Yahweh, how') == "Yahweh, how"
+    # after a book's end mark comes other matter (the English module's glossary), not the verse
+    end = ('<w>saints</w>. Amen. <chapter eID="Rev.22"/> <div canonical="true" eID="gen35575" osisID="Rev" '
+           'type="book"/> <div sID="gen35837" type="glossary"/> <title>Glossary</title> Abaddon is Hebrew.')
+    assert bible.clean(end) == "saints. Amen."
+    assert bible.clean('<div canonical="true" osisID="Gen" sID="gen1" type="book"/>In the beginning') == \
+        "In the beginning"  # a book's start mark keeps what follows
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +51,9 @@ def test_the_verses_are_aligned_and_whole_books_are_held_out(full_text):
     assert not {ref.rsplit(" ", 1)[0] for ref, _, _ in train} & {"Ruth", "Jonah", "Acts", "James", "Esther"}
     text = (full_text / "train.tsv").read_text()
     assert "<" not in text and "strong:" not in text and "[1:1" not in text
+    assert train[-1] == ("Revelation of John 22:21", "The grace of the Lord Jesus Christ be with all the saints. "
+                         "Amen.", "La gracia de nuestro Señor Jesucristo sea con todos vosotros. Amén.")
+    assert max(len(en) for _, en, _ in train) < 1000  # no glossary or other book matter inside a verse
 
 
 def test_unknown_books_and_missing_modules_are_named(smoke_params, tmp_path):
