@@ -146,7 +146,10 @@ def data_cmd(ctx: click.Context, dataset: str, seed: int | None, out: str | None
             raise CliError(f"--{key} {folder}: not a directory")
         params[key] = folder
     out_dir = Path(out or params["out"])
-    summary = spec.write(params, out_dir, seed)
+    try:
+        summary = spec.write(params, out_dir, seed)
+    except (ValueError, FileNotFoundError) as err:  # the writers' way to name a bad param or a missing input
+        raise CliError(str(err)) from err
     click.echo(f"wrote {dataset} to {out_dir}: {json.dumps(summary)}")
 
 

@@ -168,6 +168,9 @@ register_dataset(DatasetSpec("objects", "data_objects", "pipelines.data.objects:
 register_dataset(DatasetSpec("segmentation", "data_segmentation", "pipelines.data.segmentation:write_dataset",
                              "street objects drawn on real photos, every pixel labelled: COCO with RLE segmentations "
                              "+ PNG"))
+register_dataset(DatasetSpec("smiles", "data_smiles", "pipelines.data.smiles:write_dataset",
+                             "the face generator's people, smiling or not by a written rule on its expression "
+                             "parameters, 64 x 64, one folder per class (PNG); dev/test people unseen"))
 register_dataset(DatasetSpec("names", "data_names", "pipelines.data.names:write_dataset",
                              "people's names from faker's en_US lists (a-z), one per line; test names never trained "
                              "on"))
@@ -417,6 +420,20 @@ for _arch, _title, _figure in (
         plots=("train_loss", "dev_loss", "dev_accuracy"),
         compare="case_studies",
     ))
+
+# Course 4 week 1's "Happy House": the notebook's small Keras model on smiling and not-smiling faces
+register(ModelSpec(
+    name="c4w1_happy",
+    course="C4W1",
+    title="Happy House: the notebook's HappyModel (7x7 convolution, batch norm, max pool, one dense layer) telling "
+          "smiling people from not smiling ones, test people never seen",
+    dataset="smiles",
+    task="pipelines.tasks.smiles:HappyTask",
+    headline="test.accuracy",
+    course_figure="test 0.94 (600 training / 150 test photos, 64 x 64; not available here)",
+    train_params=("model", "train"),
+    plots=("train_loss", "dev_loss", "dev_accuracy"),
+))
 
 register(ModelSpec(
     name="c4w3_unet",

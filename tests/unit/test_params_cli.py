@@ -58,6 +58,10 @@ def test_cli_list_and_errors(tmp_path):
     assert result.exit_code != 0 and "unknown dataset" in result.output
     result = invoke("--set", "bad", "list")
     assert result.exit_code != 0 and "KEY=VALUE" in result.output
+    # a data writer's complaint about its params is the message, without a traceback
+    result = invoke("--set", "data_smiles.pose_spread=2", "data", "smiles", "--out", str(tmp_path / "smiles"))
+    assert result.exit_code == 1 and "Error: data_smiles.pose_spread: 2" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "smiles").exists()
 
 
 def test_cli_data_writes_tsv(tmp_path):
