@@ -431,7 +431,7 @@ register(ModelSpec(
     task="pipelines.tasks.smiles:HappyTask",
     headline="test.accuracy",
     course_figure="test 0.94 (600 training / 150 test photos, 64 x 64; not available here)",
-    train_params=("model", "train"),
+    train_params=("model", "augment", "train"),
     plots=("train_loss", "dev_loss", "dev_accuracy"),
 ))
 

@@ -3,8 +3,10 @@ generator's smiling and not-smiling people (``dlzoo data smiles``), trained thro
 
     dlzoo data smiles && dlzoo train c4w1_happy && dlzoo evaluate c4w1_happy
 
-Evaluation: accuracy, per-class precision and recall and the confusion matrix (``ClassificationTask``) on ``test``,
-150 people never seen in training, as the course's 150 test photos.
+Training as the notebook's (Adam, batches of 16), plus ``augment.flip``: half of each training batch mirrored
+left to right, since a mirrored smile is a smile. Evaluation: accuracy, per-class precision and recall and the
+confusion matrix (``ClassificationTask``) on ``test``, 150 people never seen in training, as the course's 150 test
+photos.
 """
 
 from __future__ import annotations
@@ -27,6 +29,13 @@ class HappyTask(ClassificationTask):
         # any <split>/<class>/*.png folder tree: the generator's or a user's own photos of one size
         images, labels, _ = objects.read_split(Path(data_dir), split, self.class_names)
         return torch.from_numpy(images).permute(0, 3, 1, 2).float().div(255), torch.from_numpy(labels)
+
+    def loss(self, model, batch):
+        x, y = batch
+        if self.params.get("augment", {}).get("flip"):  # a mirrored smile is a smile
+            flip = torch.rand(len(x), device=x.device) < 0.5
+            x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+        return nn.functional.cross_entropy(model(x), y)
 
     def model_config(self) -> dict:
         return {**super().model_config(), "classes": len(self.class_names)}

@@ -60,6 +60,25 @@ def test_the_notebooks_network_has_its_shape():
     assert sum(p.numel() for p in net.parameters()) == 7 * 7 * 3 * 32 + 32 + 64 + 32 * 32 * 32 * 2 + 2
 
 
+def test_the_flip_augmentation_mirrors_about_half_of_a_training_batch(smoke_params):
+    seen = []
+
+    class Recorder(torch.nn.Module):
+        def forward(self, x):
+            seen.append(x)
+            return torch.zeros(len(x), 2, requires_grad=True)
+
+    x = torch.rand(200, 3, 8, 8)
+    y = torch.zeros(200, dtype=torch.long)
+    torch.manual_seed(0)
+    HappyTask({**smoke_params["c4w1_happy"], "augment": {"flip": True}}).loss(Recorder(), (x, y))
+    mirrored = torch.tensor([torch.equal(a, b.flip(-1)) for a, b in zip(seen[0], x, strict=True)])
+    untouched = torch.tensor([torch.equal(a, b) for a, b in zip(seen[0], x, strict=True)])
+    assert bool((mirrored | untouched).all()) and 70 < int(mirrored.sum()) < 130
+    HappyTask({**smoke_params["c4w1_happy"], "augment": {"flip": False}}).loss(Recorder(), (x, y))
+    assert torch.equal(seen[1], x)
+
+
 def test_a_tiny_training_run_learns_and_evaluates(tmp_path, smoke_params):
     data = tmp_path / "smiles"
     smiles.write_dataset(smoke_params["data_smiles"], data)
