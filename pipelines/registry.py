@@ -171,6 +171,9 @@ register_dataset(DatasetSpec("segmentation", "data_segmentation", "pipelines.dat
 register_dataset(DatasetSpec("smiles", "data_smiles", "pipelines.data.smiles:write_dataset",
                              "the face generator's people, smiling or not by a written rule on its expression "
                              "parameters, 64 x 64, one folder per class (PNG); dev/test people unseen"))
+register_dataset(DatasetSpec("signs", "data_signs", "pipelines.data.signs:write_dataset",
+                             "drawn hands holding up 0-5 fingers (the course's SIGNS), 64 x 64, one folder per class "
+                             "(PNG); held-out hands, and new_scenes before photos never used in training"))
 register_dataset(DatasetSpec("names", "data_names", "pipelines.data.names:write_dataset",
                              "people's names from faker's en_US lists (a-z), one per line; test names never trained "
                              "on"))
@@ -431,6 +434,34 @@ register(ModelSpec(
     task="pipelines.tasks.smiles:HappyTask",
     headline="test.accuracy",
     course_figure="test 0.94 (600 training / 150 test photos, 64 x 64; not available here)",
+    train_params=("model", "augment", "train"),
+    plots=("train_loss", "dev_loss", "dev_accuracy"),
+))
+
+# Course 4's SIGNS: week 1's ConvNet, then week 2's ResNet-50 on the same hands
+register(ModelSpec(
+    name="c4w1_signs_convnet",
+    course="C4W1",
+    title="SIGNS with the notebook's ConvNet (conv 4x4 x 8, max pool 8, conv 2x2 x 16, max pool 4, dense 6): how "
+          "many fingers a drawn hand holds up, test hands never seen",
+    dataset="signs",
+    task="pipelines.tasks.signs:SignsTask",
+    headline="test.accuracy",
+    course_figure="test about 0.78 on SIGNS photos (1,080 training / 120 test, 64 x 64; not available here)",
+    also=("new_scenes.accuracy",),
+    train_params=("model", "augment", "train"),
+    plots=("train_loss", "dev_loss", "dev_accuracy"),
+))
+register(ModelSpec(
+    name="c4w2_signs_resnet50",
+    course="C4W2",
+    title="SIGNS with ResNet-50 (torchvision's: bottleneck identity and convolutional blocks, 3-4-6-3) from "
+          "scratch: the same hands",
+    dataset="signs",
+    task="pipelines.tasks.signs:SignsTask",
+    headline="test.accuracy",
+    course_figure="test above 0.80 after 10 epochs from scratch, 0.95 pretrained (SIGNS photos; not available here)",
+    also=("new_scenes.accuracy",),
     train_params=("model", "augment", "train"),
     plots=("train_loss", "dev_loss", "dev_accuracy"),
 ))
